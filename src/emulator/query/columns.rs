@@ -29,6 +29,8 @@ pub struct ResultColumn {
     pub unit: Option<String>,
     /// Whether the type should be inferred from the first non-null value.
     pub infer_type: bool,
+    /// The position among the stage's aggregations, for aggregation columns.
+    pub aggregation_index: Option<usize>,
 }
 
 impl ResultColumn {
@@ -46,6 +48,7 @@ impl ResultColumn {
             field: Some(field.clone()),
             unit: None,
             infer_type: false,
+            aggregation_index: None,
         }
     }
 
@@ -67,6 +70,7 @@ impl ResultColumn {
             field: None,
             unit: None,
             infer_type,
+            aggregation_index: None,
         }
     }
 
@@ -129,8 +133,10 @@ impl ResultColumn {
         column.insert("base_type".into(), json!(self.base_type));
         column.insert("database_type".into(), json!(self.database_type));
         column.insert("effective_type".into(), json!(self.effective_type));
-        if self.source == "aggregation" {
+        if let Some(index) = self.aggregation_index {
             column.insert("semantic_type".into(), json!(self.semantic_type));
+            column.insert("aggregation_index".into(), json!(index));
+            column.insert("ident".into(), json!(format!("aggregation__{index}")));
         }
         Value::Object(column)
     }

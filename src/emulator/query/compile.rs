@@ -101,8 +101,10 @@ impl Compiler<'_> {
                 select.push(expression);
                 columns.push(column);
             }
-            for aggregation in aggregations {
-                let (expression, column) = self.aggregation(aggregation)?;
+            for (index, aggregation) in aggregations.iter().enumerate() {
+                let (expression, mut column) = self.aggregation(aggregation)?;
+                column.aggregation_index = Some(index);
+                column.field_ref = json!(["aggregation", index]);
                 aggregation_uuids.push(clause_parts(aggregation)?.1.get("lib/uuid").cloned().unwrap_or(Value::Null));
                 select.push(expression);
                 columns.push(column);
@@ -288,6 +290,7 @@ impl Compiler<'_> {
             field: None,
             unit: None,
             infer_type: false,
+            aggregation_index: None,
         };
         Ok((sql, column))
     }

@@ -102,6 +102,25 @@ pub async fn search(State(context): State<Arc<Context>>, caller: Caller, params:
         rendered["last_edited_at"] = json!(card.updated_at);
         rendered["creator_common_name"] = json!(state.users.get(&card.creator_id).map(|user| user.common_name()));
         rendered["dashboard"] = Value::Null;
+        rendered["display_type"] = json!(card.display);
+        rendered["can_write"] = json!(state.card_access(caller.user_id, card) == Access::Write);
+        rendered["collection_position"] = json!(card.collection_position);
+        rendered["collection_authority_level"] =
+            json!(card.collection_id.and_then(|id| state.collections.get(&id)).and_then(|c| c.authority_level.clone()));
+        rendered["official_collection"] = Value::Null;
+        rendered["creator_id"] = json!(card.creator_id);
+        rendered["last_editor_id"] = json!(card.creator_id);
+        rendered["last_editor_common_name"] = rendered["creator_common_name"].clone();
+        rendered["moderated_status"] = Value::Null;
+        rendered["verified"] = json!(false);
+        rendered["dashboardcard_count"] = json!(
+            state
+                .dashboards
+                .values()
+                .flat_map(|dashboard| &dashboard.dashcards)
+                .filter(|dashcard| dashcard.card_id == Some(card.id))
+                .count()
+        );
         results.push((card.name.to_lowercase(), rendered));
     }
     if wants("dashboard") {
