@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{CredentialSettings, GatewayConfig};
 use crate::emulator::{self, EmulatorConfig};
+use crate::metabase::{ClientConfig, Credential};
 
 /// A gRPC gateway in front of Metabase.
 #[derive(Debug, Parser)]
@@ -22,8 +24,71 @@ pub struct Cli {
 /// The programs the binary runs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Runs the gateway in front of a Metabase.
+    Serve(ServeArgs),
+    /// Runs the gateway with the embedded Metabase emulator and sample data, on loopback.
+    Demo(DemoArgs),
     /// Runs the Metabase emulator alone: a development and test double, not Metabase.
     Emulator(EmulatorArgs),
+}
+
+/// Flags shared by `serve` and `demo`.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// The address the gRPC server listens on.
+    #[arg(long, env = "MBGRPC_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// How long a Metabase request may take, in seconds.
+    #[arg(long, env = "MBGRPC_METABASE_TIMEOUT_SECS", default_value_t = 30)]
+    pub metabase_timeout_secs: u64,
+    /// How often Metabase's health is checked for the gRPC health service, in seconds.
+    #[arg(long, env = "MBGRPC_HEALTH_INTERVAL_SECS", default_value_t = 5)]
+    pub health_interval_secs: u64,
+    /// How long calls in flight may finish after SIGTERM or SIGINT, in seconds.
+    #[arg(long, env = "MBGRPC_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+    /// The largest request message accepted, in bytes.
+    #[arg(long, env = "MBGRPC_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+}
+
+impl GatewayArgs {
+    fn config(&self, metabase: ClientConfig, allow_all: bool) -> GatewayConfig {
+        GatewayConfig {
+            metabase: metabase.with_timeout(Duration::from_secs(self.metabase_timeout_secs)),
+            allow_all,
+            health_interval: Duration::from_secs(self.health_interval_secs.max(1)),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            max_request_bytes: self.max_request_bytes,
+        }
+    }
+}
+
+/// Flags of `metabase-grpc serve`. The Metabase credential comes from the environment:
+/// `MBGRPC_METABASE_API_KEY` (or `MBGRPC_METABASE_API_KEY_FILE`), or `MBGRPC_METABASE_USERNAME`
+/// with `MBGRPC_METABASE_PASSWORD` (or `MBGRPC_METABASE_PASSWORD_FILE`).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Metabase's base URL, such as `https://metabase.internal`.
+    #[arg(long, env = "MBGRPC_METABASE_URL")]
+    pub metabase_url: String,
+    /// Grants every call to every caller. For local development only.
+    #[arg(long, env = "MBGRPC_ALLOW_ALL")]
+    pub allow_all: bool,
+    /// Gateway flags.
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// Flags of `metabase-grpc demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Gateway flags.
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    /// Where the emulator's generated sample database is cached.
+    #[arg(long, env = "MBGRPC_EMULATOR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Flags of `metabase-grpc emulator`.
@@ -101,6 +166,8 @@ pub fn main() -> ExitCode {
     let environment: std::collections::HashMap<String, String> = std::env::vars().collect();
     runtime.block_on(async move {
         match cli.command {
+            Command::Serve(args) => run_serve(args, &environment).await,
+            Command::Demo(args) => run_demo(args, &environment).await,
             Command::Emulator(args) => run_emulator(args, &environment).await,
         }
     })
@@ -135,4 +202,111 @@ async fn run_emulator(args: EmulatorArgs, environment: &std::collections::HashMa
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Waits for SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn config_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("metabase-grpc: invalid configuration: {message}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+async fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ExitCode> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| config_error(format!("MBGRPC_LISTEN: cannot listen on {address}: {error}")))
+}
+
+async fn serve_until_signal(config: GatewayConfig, listener: tokio::net::TcpListener) -> ExitCode {
+    let handle = match crate::server::start(config, listener).await {
+        Ok(handle) => handle,
+        Err(error) => {
+            eprintln!("metabase-grpc: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(address = %handle.address, "gateway listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down: letting calls in flight finish");
+    match handle.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("metabase-grpc: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_serve(args: ServeArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
+    if !args.allow_all {
+        return config_error(
+            "--allow-all (MBGRPC_ALLOW_ALL): this build has no caller policy yet, so serving requires --allow-all, \
+             which grants every call to every caller; use it only for local development",
+        );
+    }
+    tracing::warn!("--allow-all: EVERY caller may make EVERY call. Local development only; never expose this gateway.");
+    let credential = match CredentialSettings::from_environment(environment).resolve() {
+        Ok(credential) => credential,
+        Err(error) => return config_error(error),
+    };
+    let metabase = ClientConfig::new(args.metabase_url.clone(), credential);
+    let listener = match bind(args.gateway.listen).await {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
+    serve_until_signal(args.gateway.config(metabase, true), listener).await
+}
+
+async fn run_demo(args: DemoArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
+    let emulator_listener = match bind(SocketAddr::from(([127, 0, 0, 1], 0))).await {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
+    let mut emulator_config = EmulatorConfig::default().with_environment(environment);
+    if let Some(dir) = &args.data_dir {
+        emulator_config.data_dir = dir.clone();
+    }
+    let api_key = emulator_config.credentials.admin_api_key.clone();
+    eprintln!("Preparing the sample database (generated once, then cached)...");
+    let emulator = match emulator::start(emulator_config, emulator_listener).await {
+        Ok(emulator) => emulator,
+        Err(error) => {
+            eprintln!("metabase-grpc demo: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match bind(args.gateway.listen).await {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
+    let address = args.gateway.listen;
+    let metabase = ClientConfig::new(emulator.url(), Credential::api_key(api_key));
+    eprintln!(
+        "\nmetabase-grpc demo\n  gateway:  {address} (gRPC, plaintext, reflection on)\n  metabase: {} (the embedded emulator, a test double)\n\n\
+         Try:\n  grpcurl -plaintext {address} list\n  grpcurl -plaintext -d '{{\"card_id\": 1}}' {address} metabase.gateway.v1.CardService/GetCard\n  \
+         grpcurl -plaintext -d '{{\"query\": \"orders\"}}' {address} metabase.gateway.v1.SearchService/Search\n\nPress Ctrl-C to stop.",
+        emulator.url()
+    );
+    let code = serve_until_signal(args.gateway.config(metabase, true), listener).await;
+    emulator.shutdown().await;
+    code
 }

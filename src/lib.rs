@@ -6,4 +6,13 @@
 #![recursion_limit = "256"]
 
 pub mod cli;
+pub mod config;
+pub mod convert;
 pub mod emulator;
+pub mod error;
+pub mod metabase;
+pub mod middleware;
+pub mod pb;
+pub mod server;
+pub mod services;
+pub mod streaming;

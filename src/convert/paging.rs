@@ -1,0 +1,84 @@
+//! Uniform paging for list RPCs: `page_size` (default 100, at most 1000) and an opaque
+//! `page_token` that carries the next offset.
+
+use crate::error::GatewayError;
+
+/// The page size used when a request leaves it at 0.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest page a request may ask for; larger sizes are reduced to it.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// A validated page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// How many items at most.
+    pub size: usize,
+    /// How many items to skip.
+    pub offset: usize,
+}
+
+impl Page {
+    /// Reads `page_size` and `page_token` from a request.
+    pub fn from_request(page_size: i32, page_token: &str) -> Result<Self, GatewayError> {
+        if page_size < 0 {
+            return Err(GatewayError::invalid_argument("page_size", "page_size must not be negative"));
+        }
+        let size = match page_size as usize {
+            0 => DEFAULT_PAGE_SIZE,
+            size => size.min(MAX_PAGE_SIZE),
+        };
+        let offset = if page_token.is_empty() { 0 } else { decode_token(page_token)? };
+        Ok(Page { size, offset })
+    }
+
+    /// Returns the token for the page after this one, empty when `total` is reached.
+    pub fn next_token(&self, total: usize) -> String {
+        let next = self.offset + self.size;
+        if next >= total { String::new() } else { encode_token(next) }
+    }
+
+    /// Cuts this page out of a full list, returning it with the list's total size.
+    pub fn slice<T>(&self, items: Vec<T>) -> (Vec<T>, usize) {
+        let total = items.len();
+        (items.into_iter().skip(self.offset).take(self.size).collect(), total)
+    }
+}
+
+fn encode_token(offset: usize) -> String {
+    format!("v1:{offset}").bytes().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn decode_token(token: &str) -> Result<usize, GatewayError> {
+    let invalid = || GatewayError::invalid_argument("page_token", "page_token is not one this gateway issued");
+    if !token.len().is_multiple_of(2) || !token.is_ascii() {
+        return Err(invalid());
+    }
+    let bytes: Result<Vec<u8>, _> =
+        (0..token.len()).step_by(2).map(|index| u8::from_str_radix(&token[index..index + 2], 16)).collect();
+    let text = String::from_utf8(bytes.map_err(|_| invalid())?).map_err(|_| invalid())?;
+    text.strip_prefix("v1:").and_then(|offset| offset.parse().ok()).ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_walk_a_list_and_end_with_an_empty_token() {
+        let first = Page::from_request(2, "").unwrap();
+        let (items, total) = first.slice(vec![1, 2, 3]);
+        assert_eq!((items, total), (vec![1, 2], 3));
+        let token = first.next_token(total);
+        let second = Page::from_request(2, &token).unwrap();
+        assert_eq!(second.slice(vec![1, 2, 3]).0, vec![3]);
+        assert_eq!(second.next_token(3), "");
+    }
+
+    #[test]
+    fn sizes_default_and_cap_and_bad_tokens_are_invalid() {
+        assert_eq!(Page::from_request(0, "").unwrap().size, DEFAULT_PAGE_SIZE);
+        assert_eq!(Page::from_request(5000, "").unwrap().size, MAX_PAGE_SIZE);
+        assert!(Page::from_request(-1, "").is_err());
+        assert!(Page::from_request(10, "zz").is_err());
+    }
+}

@@ -1,0 +1,272 @@
+//! The gateway's error type and the one place it becomes a `tonic::Status` (API.md "Errors"):
+//! an exhaustive mapping, each status carrying a `google.rpc.ErrorInfo` in domain
+//! `metabase-grpc` with the upstream HTTP status where there was one.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::metabase::MetabaseError;
+
+/// The `ErrorInfo` domain of every gateway error.
+pub const ERROR_DOMAIN: &str = "metabase-grpc";
+
+/// Why a gateway call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// A Metabase request failed; `subject` names what was asked for, such as `card 42`.
+    #[error("metabase request for {subject} failed")]
+    Metabase {
+        /// What the call was about, for the message.
+        subject: String,
+        /// The client's error.
+        #[source]
+        source: Box<MetabaseError>,
+    },
+    /// The caller's request is malformed.
+    #[error("invalid argument {field}: {message}")]
+    InvalidArgument {
+        /// The request field at fault.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The caller's deadline passed before the call finished.
+    #[error("the deadline passed before the call finished")]
+    DeadlineExceeded,
+    /// The caller could not be identified.
+    #[error("the caller could not be identified: {reason}")]
+    Unauthenticated {
+        /// Why identification failed.
+        reason: String,
+    },
+    /// The gateway's policy denies the call.
+    #[error("{message}")]
+    PolicyDenied {
+        /// Which grant is missing.
+        message: String,
+    },
+    /// The caller exceeded its request rate.
+    #[error("{message}")]
+    RateLimited {
+        /// The limit that was exceeded.
+        message: String,
+    },
+    /// Something inside the gateway failed.
+    #[error("internal gateway error: {message}")]
+    Internal {
+        /// A safe description.
+        message: String,
+    },
+}
+
+impl GatewayError {
+    /// Returns an invalid-argument error for a request field.
+    pub fn invalid_argument(field: &str, message: impl Into<String>) -> Self {
+        GatewayError::InvalidArgument { field: field.into(), message: message.into() }
+    }
+
+    /// Returns a closure that wraps a client error with the subject of the call.
+    pub fn metabase(subject: impl Into<String>) -> impl FnOnce(MetabaseError) -> GatewayError {
+        let subject = subject.into();
+        move |source| GatewayError::Metabase { subject, source: Box::new(source) }
+    }
+}
+
+fn info(reason: &str, http_status: Option<u16>, route: Option<&str>, extra: &[(&str, String)]) -> ErrorDetails {
+    let mut metadata = HashMap::new();
+    if let Some(status) = http_status {
+        metadata.insert("http_status".to_owned(), status.to_string());
+    }
+    if let Some(route) = route {
+        metadata.insert("route".to_owned(), route.to_owned());
+    }
+    for (key, value) in extra {
+        metadata.insert((*key).to_owned(), value.clone());
+    }
+    ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata)
+}
+
+/// Maps a failed query's `error_type` to a gRPC code (API.md's error table).
+pub fn query_failure_code(error_type: Option<&str>) -> Code {
+    match error_type {
+        Some("invalid-query" | "missing-required-parameter" | "invalid-parameter") => Code::InvalidArgument,
+        Some("missing-required-permissions") => Code::PermissionDenied,
+        Some("timed-out") => Code::DeadlineExceeded,
+        _ => Code::Internal,
+    }
+}
+
+fn metabase_status(subject: &str, error: &MetabaseError) -> Status {
+    let route = error.route();
+    match error {
+        MetabaseError::Upstream { status, message, field_errors, error_code, .. } => {
+            let (code, reason, text) = match status {
+                400 => (
+                    Code::InvalidArgument,
+                    "METABASE_BAD_REQUEST",
+                    format!("metabase rejected the request for {subject}: {message}"),
+                ),
+                403 => (
+                    Code::PermissionDenied,
+                    "METABASE_FORBIDDEN",
+                    format!("metabase denied access to {subject}: {message}"),
+                ),
+                404 => (Code::NotFound, "METABASE_NOT_FOUND", format!("{subject} not found in metabase: {message}")),
+                409 => (
+                    Code::Aborted,
+                    "METABASE_CONFLICT",
+                    format!("metabase refused a conflicting change to {subject}: {message}"),
+                ),
+                408 | 504 => {
+                    (Code::Unavailable, "METABASE_UNAVAILABLE", format!("metabase timed out on {subject}: {message}"))
+                }
+                500..=599 => (
+                    Code::Unavailable,
+                    "METABASE_UNAVAILABLE",
+                    format!("metabase failed on {subject} with status {status}: {message}"),
+                ),
+                _ => (
+                    Code::FailedPrecondition,
+                    "METABASE_REJECTED",
+                    format!("metabase refused {subject} with status {status}: {message}"),
+                ),
+            };
+            let mut extra = Vec::new();
+            if let Some(error_code) = error_code {
+                extra.push(("error_code", error_code.clone()));
+            }
+            let mut details = info(reason, Some(*status), route, &extra);
+            for (field, description) in field_errors {
+                details.add_bad_request_violation(field.clone(), description.clone());
+            }
+            Status::with_error_details(code, text, details)
+        }
+        MetabaseError::CredentialRejected { .. } => Status::with_error_details(
+            Code::Internal,
+            format!("metabase rejected the gateway's credential while serving {subject}"),
+            info("UPSTREAM_CREDENTIAL_REJECTED", Some(401), route, &[]),
+        ),
+        MetabaseError::QueryFailed { error_type, message } => {
+            let kind = error_type.clone().unwrap_or_default();
+            Status::with_error_details(
+                query_failure_code(error_type.as_deref()),
+                format!("query for {subject} failed: {message}"),
+                info("QUERY_FAILED", None, route, &[("error_type", kind)]),
+            )
+        }
+        MetabaseError::Unavailable { .. } => Status::with_error_details(
+            Code::Unavailable,
+            format!("metabase is unreachable for {subject}"),
+            info("METABASE_UNAVAILABLE", None, route, &[]),
+        ),
+        MetabaseError::Timeout { .. } => Status::with_error_details(
+            Code::DeadlineExceeded,
+            format!("metabase did not answer in time for {subject}"),
+            info("METABASE_TIMEOUT", None, route, &[]),
+        ),
+        MetabaseError::Decode { .. } => Status::with_error_details(
+            Code::Internal,
+            format!("metabase's answer for {subject} could not be read"),
+            info("METABASE_RESPONSE_UNREADABLE", None, route, &[]),
+        ),
+    }
+}
+
+impl From<GatewayError> for Status {
+    fn from(error: GatewayError) -> Self {
+        match &error {
+            GatewayError::Metabase { subject, source } => {
+                tracing::warn!(subject = %subject, error = %source, route = source.route(), "metabase call failed");
+                metabase_status(subject, source)
+            }
+            GatewayError::InvalidArgument { field, message } => {
+                let mut details = info("INVALID_ARGUMENT", None, None, &[]);
+                details.add_bad_request_violation(field.clone(), message.clone());
+                Status::with_error_details(Code::InvalidArgument, error.to_string(), details)
+            }
+            GatewayError::DeadlineExceeded => Status::with_error_details(
+                Code::DeadlineExceeded,
+                error.to_string(),
+                info("DEADLINE_EXCEEDED", None, None, &[]),
+            ),
+            GatewayError::Unauthenticated { .. } => Status::with_error_details(
+                Code::Unauthenticated,
+                error.to_string(),
+                info("UNAUTHENTICATED", None, None, &[]),
+            ),
+            GatewayError::PolicyDenied { .. } => Status::with_error_details(
+                Code::PermissionDenied,
+                error.to_string(),
+                info("POLICY_DENIED", None, None, &[]),
+            ),
+            GatewayError::RateLimited { .. } => Status::with_error_details(
+                Code::ResourceExhausted,
+                error.to_string(),
+                info("RATE_LIMITED", None, None, &[]),
+            ),
+            GatewayError::Internal { .. } => {
+                tracing::error!(error = %error, "internal gateway error");
+                Status::with_error_details(Code::Internal, error.to_string(), info("INTERNAL", None, None, &[]))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(status: u16, message: &str) -> GatewayError {
+        GatewayError::Metabase {
+            subject: "card 42".into(),
+            source: Box::new(MetabaseError::Upstream {
+                status,
+                route: "/api/card/{id}".into(),
+                message: message.into(),
+                field_errors: vec![("name".into(), "value must be a non-blank string.".into())],
+                error_code: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn upstream_statuses_map_to_the_api_error_table() {
+        let cases = [
+            (400, Code::InvalidArgument, "METABASE_BAD_REQUEST"),
+            (403, Code::PermissionDenied, "METABASE_FORBIDDEN"),
+            (404, Code::NotFound, "METABASE_NOT_FOUND"),
+            (409, Code::Aborted, "METABASE_CONFLICT"),
+            (503, Code::Unavailable, "METABASE_UNAVAILABLE"),
+        ];
+        for (http, code, reason) in cases {
+            let status = Status::from(upstream(http, "Not found."));
+            assert_eq!(status.code(), code, "{http}");
+            let error_info = status.get_details_error_info().expect("error info");
+            assert_eq!((error_info.reason.as_str(), error_info.domain.as_str()), (reason, ERROR_DOMAIN));
+            assert_eq!(error_info.metadata["http_status"], http.to_string());
+            assert!(status.message().contains("card 42"), "{}", status.message());
+        }
+        let bad_request = Status::from(upstream(400, "invalid")).get_details_bad_request().expect("violations");
+        assert_eq!(bad_request.field_violations[0].field, "name");
+    }
+
+    #[test]
+    fn failed_queries_map_by_error_type() {
+        for (error_type, code) in [
+            ("invalid-query", Code::InvalidArgument),
+            ("missing-required-parameter", Code::InvalidArgument),
+            ("invalid-parameter", Code::InvalidArgument),
+            ("missing-required-permissions", Code::PermissionDenied),
+            ("timed-out", Code::DeadlineExceeded),
+            ("db", Code::Internal),
+        ] {
+            let error = GatewayError::Metabase {
+                subject: "query".into(),
+                source: Box::new(MetabaseError::QueryFailed { error_type: Some(error_type.into()), message: "boom".into() }),
+            };
+            assert_eq!(Status::from(error).code(), code, "{error_type}");
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! Owns the client's errors: [`MetabaseError`] for requests and [`ConfigError`] for building the
+//! client, and the decoding of Metabase's error bodies (CONTRACT.md §2) and failed-query bodies
+//! (§9.3). No variant ever carries a credential.
+
+use serde_json::{Map, Value};
+
+/// The longest message, in characters, kept from an upstream error body.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// Describes why a request to Metabase failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MetabaseError {
+    /// Metabase could not be reached: connection refused or reset, DNS, TLS or another transport
+    /// failure.
+    #[error("metabase is unavailable for {route}")]
+    Unavailable {
+        /// The route template that was called, such as `/api/card/{id}`.
+        route: String,
+        /// The transport failure (its URL stripped).
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Metabase did not answer within the client's timeout.
+    #[error("metabase did not answer {route} in time")]
+    Timeout {
+        /// The route template that was called.
+        route: String,
+    },
+    /// Metabase answered with a non-success status; `message` is Metabase's own text.
+    #[error("metabase answered {route} with status {status}: {message}")]
+    Upstream {
+        /// The HTTP status Metabase returned.
+        status: u16,
+        /// The route template that was called.
+        route: String,
+        /// Metabase's message, at most 500 characters.
+        message: String,
+        /// Field errors from a validation body's `errors` map, as `(field, description)`.
+        field_errors: Vec<(String, String)>,
+        /// The `error_code` key of a JSON error body (e.g. `archived`), when present.
+        error_code: Option<String>,
+    },
+    /// Metabase rejected the client's own credential (after one re-login for sessions).
+    #[error("metabase rejected the configured credential on {route}")]
+    CredentialRejected {
+        /// The route template that was called.
+        route: String,
+    },
+    /// A query ran and failed: Metabase's 202 body with `"status": "failed"`.
+    #[error("metabase query failed: {message}")]
+    QueryFailed {
+        /// Metabase's `error_type`, such as `invalid-query` or `missing-required-permissions`.
+        error_type: Option<String>,
+        /// Metabase's `error` text, at most 500 characters.
+        message: String,
+    },
+    /// A success body did not have the expected shape.
+    #[error("metabase's answer to {route} could not be decoded")]
+    Decode {
+        /// The route template that was called.
+        route: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl MetabaseError {
+    /// Returns the HTTP status Metabase answered with, where there was one (`Upstream`, and 401
+    /// for `CredentialRejected`).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Upstream { status, .. } => Some(*status),
+            Self::CredentialRejected { .. } => Some(401),
+            Self::Unavailable { .. } | Self::Timeout { .. } | Self::QueryFailed { .. } | Self::Decode { .. } => None,
+        }
+    }
+
+    /// Returns the route template of the failed request, where the error belongs to one.
+    pub fn route(&self) -> Option<&str> {
+        match self {
+            Self::Unavailable { route, .. }
+            | Self::Timeout { route }
+            | Self::Upstream { route, .. }
+            | Self::CredentialRejected { route }
+            | Self::Decode { route, .. } => Some(route),
+            Self::QueryFailed { .. } => None,
+        }
+    }
+
+    /// Builds the error for a transport failure, telling timeouts apart and dropping the URL
+    /// (which may carry caller text such as a search query).
+    pub(crate) fn from_transport(route: &str, source: reqwest::Error) -> Self {
+        if source.is_timeout() {
+            return Self::Timeout { route: route.to_owned() };
+        }
+        Self::Unavailable { route: route.to_owned(), source: source.without_url() }
+    }
+}
+
+/// Describes why a [`super::ClientConfig`] cannot become a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The base URL is not an absolute `http`/`https` URL without credentials, query or fragment.
+    #[error("invalid metabase base url: {reason}")]
+    InvalidBaseUrl {
+        /// What is wrong with it (never the URL itself, which may hold credentials).
+        reason: String,
+    },
+    /// The credential cannot be used, e.g. it is blank or holds characters a header cannot carry.
+    #[error("invalid metabase credential: {reason}")]
+    InvalidCredential {
+        /// What is wrong with it (never the secret).
+        reason: String,
+    },
+    /// The HTTP client could not be built (for example, no TLS backend).
+    #[error("the http client for metabase could not be built")]
+    HttpClient {
+        /// The builder's error.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// Returns [`MetabaseError::QueryFailed`] when a query-result body says `"status": "failed"`
+/// (Metabase answers failed queries with 202, CONTRACT.md §9.3), and `Ok` otherwise.
+pub fn check_query_body(body: &Value) -> Result<(), MetabaseError> {
+    if body.get("status").and_then(Value::as_str) != Some("failed") {
+        return Ok(());
+    }
+    let error_type = body.get("error_type").and_then(Value::as_str).map(str::to_owned);
+    let message = match body.get("error") {
+        Some(Value::String(text)) if !text.trim().is_empty() => cap_message(text.trim()),
+        Some(Value::Null) | None => "error running query".to_owned(),
+        Some(Value::String(_)) => "error running query".to_owned(),
+        Some(other) => cap_message(&other.to_string()),
+    };
+    Err(MetabaseError::QueryFailed { error_type, message })
+}
+
+/// Decodes a non-success answer into [`MetabaseError::Upstream`], following the body shapes of
+/// CONTRACT.md §2.
+pub(crate) fn upstream_error(status: u16, route: &str, content_type: Option<&str>, body: &[u8]) -> MetabaseError {
+    let decoded = decode_error_body(status, content_type, body);
+    MetabaseError::Upstream {
+        status,
+        route: route.to_owned(),
+        message: decoded.message,
+        field_errors: decoded.field_errors,
+        error_code: decoded.error_code,
+    }
+}
+
+struct DecodedErrorBody {
+    message: String,
+    field_errors: Vec<(String, String)>,
+    error_code: Option<String>,
+}
+
+impl DecodedErrorBody {
+    fn message_only(message: String) -> Self {
+        Self { message, field_errors: Vec::new(), error_code: None }
+    }
+}
+
+fn decode_error_body(status: u16, content_type: Option<&str>, body: &[u8]) -> DecodedErrorBody {
+    let fallback = format!("metabase returned status {status}");
+    let is_plain_text = content_type.is_some_and(|value| value.trim().to_ascii_lowercase().starts_with("text/plain"));
+    if is_plain_text {
+        let text = String::from_utf8_lossy(body);
+        let trimmed = text.trim();
+        let message = if trimmed.is_empty() { fallback } else { cap_message(trimmed) };
+        return DecodedErrorBody::message_only(message);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => decode_error_object(&object, fallback),
+        Ok(Value::String(text)) if !text.trim().is_empty() => DecodedErrorBody::message_only(cap_message(text.trim())),
+        _ => DecodedErrorBody::message_only(fallback),
+    }
+}
+
+fn decode_error_object(object: &Map<String, Value>, fallback: String) -> DecodedErrorBody {
+    let field_errors: Vec<(String, String)> = match object.get("errors") {
+        Some(Value::Object(errors)) => {
+            errors.iter().map(|(field, description)| (field.clone(), describe_field_error(description))).collect()
+        }
+        _ => Vec::new(),
+    };
+    let error_code = object.get("error_code").and_then(Value::as_str).map(str::to_owned);
+    let non_blank = |key: &str| object.get(key).and_then(Value::as_str).map(str::trim).filter(|text| !text.is_empty());
+    let message = if let Some(message) = non_blank("message") {
+        cap_message(message)
+    } else if !field_errors.is_empty() {
+        let details: Vec<String> =
+            field_errors.iter().map(|(field, description)| format!("{field}: {description}")).collect();
+        cap_message(&format!("invalid request: {}", details.join("; ")))
+    } else if let Some(error) = non_blank("error") {
+        cap_message(error)
+    } else {
+        fallback
+    };
+    DecodedErrorBody { message, field_errors, error_code }
+}
+
+fn describe_field_error(description: &Value) -> String {
+    match description {
+        Value::String(text) => cap_message(text),
+        other => cap_message(&other.to_string()),
+    }
+}
+
+/// Cuts `text` to at most 500 characters, marking the cut with an ellipsis.
+pub(crate) fn cap_message(text: &str) -> String {
+    if text.chars().count() <= MAX_MESSAGE_CHARS {
+        return text.to_owned();
+    }
+    let mut capped: String = text.chars().take(MAX_MESSAGE_CHARS - 1).collect();
+    capped.push('…');
+    capped
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{MetabaseError, cap_message, check_query_body, upstream_error};
+
+    fn upstream_parts(error: MetabaseError) -> (u16, String, Vec<(String, String)>, Option<String>) {
+        match error {
+            MetabaseError::Upstream { status, message, field_errors, error_code, .. } => {
+                (status, message, field_errors, error_code)
+            }
+            other => panic!("expected an upstream error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_text_body_becomes_the_message() {
+        let error = upstream_error(404, "/api/card/{id}", Some("text/plain; charset=utf-8"), b"Not found.");
+
+        assert_eq!(error.to_string(), "metabase answered /api/card/{id} with status 404: Not found.");
+        assert_eq!(upstream_parts(error), (404, "Not found.".to_owned(), vec![], None));
+    }
+
+    #[test]
+    fn validation_errors_map_becomes_field_errors_and_a_summary() {
+        let body = json!({
+            "errors": {"name": "value must be a non-blank string.", "dataset_query": "Value must be a map."},
+            "specific-errors": {"name": ["missing required key, received: nil"]}
+        });
+
+        let (status, message, field_errors, _) =
+            upstream_parts(upstream_error(400, "/api/card", Some("application/json"), body.to_string().as_bytes()));
+
+        assert_eq!(status, 400);
+        assert_eq!(
+            message,
+            "invalid request: name: value must be a non-blank string.; dataset_query: Value must be a map."
+        );
+        assert_eq!(
+            field_errors,
+            vec![
+                ("name".to_owned(), "value must be a non-blank string.".to_owned()),
+                ("dataset_query".to_owned(), "Value must be a map.".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_field_error_is_kept_as_json_text() {
+        let body = json!({"errors": {"parameters": {"0": "bad"}}});
+
+        let (_, _, field_errors, _) =
+            upstream_parts(upstream_error(400, "/api/card", Some("application/json"), body.to_string().as_bytes()));
+
+        assert_eq!(field_errors, vec![("parameters".to_owned(), r#"{"0":"bad"}"#.to_owned())]);
+    }
+
+    #[test]
+    fn exception_map_gives_its_message_and_error_code() {
+        let body = json!({
+            "message": "Not able to reactivate an active user",
+            "via": [{"type": "clojure.lang.ExceptionInfo"}],
+            "trace": [],
+            "error_code": "archived"
+        });
+
+        let (status, message, field_errors, error_code) = upstream_parts(upstream_error(
+            400,
+            "/api/user/{id}/reactivate",
+            Some("application/json;charset=utf-8"),
+            body.to_string().as_bytes(),
+        ));
+
+        assert_eq!(status, 400);
+        assert_eq!(message, "Not able to reactivate an active user");
+        assert!(field_errors.is_empty());
+        assert_eq!(error_code.as_deref(), Some("archived"));
+    }
+
+    #[test]
+    fn message_wins_over_errors_summary_when_both_are_present() {
+        let body = json!({"message": "Connection refused", "errors": {"host": "check your host"}});
+
+        let (_, message, field_errors, _) =
+            upstream_parts(upstream_error(400, "/api/database", None, body.to_string().as_bytes()));
+
+        assert_eq!(message, "Connection refused");
+        assert_eq!(field_errors, vec![("host".to_owned(), "check your host".to_owned())]);
+    }
+
+    #[test]
+    fn malformed_json_error_key_becomes_the_message() {
+        let body = br#"{"error": "Unexpected character ('}' (code 125)) at 1:9"}"#;
+
+        let (_, message, _, _) = upstream_parts(upstream_error(400, "/api/card", Some("application/json"), body));
+
+        assert_eq!(message, "Unexpected character ('}' (code 125)) at 1:9");
+    }
+
+    #[test]
+    fn conflict_text_keeps_status_409() {
+        let text = "Looks like someone else edited the permissions and your data is out of date. \
+                    Please fetch new data and try again.";
+
+        let error = upstream_error(409, "/api/permissions/graph", Some("text/plain"), text.as_bytes());
+
+        assert_eq!(error.status(), Some(409));
+        assert_eq!(upstream_parts(error).1, text);
+    }
+
+    #[test]
+    fn unrecognised_body_gives_a_generic_message() {
+        let html = upstream_error(502, "/api/card", Some("text/html"), b"<html>bad gateway</html>");
+        let empty = upstream_error(500, "/api/card", Some("text/plain"), b"");
+
+        assert_eq!(upstream_parts(html).1, "metabase returned status 502");
+        assert_eq!(upstream_parts(empty).1, "metabase returned status 500");
+    }
+
+    #[test]
+    fn long_messages_are_capped_at_500_characters() {
+        let long = "é".repeat(2_000);
+
+        let (_, message, _, _) = upstream_parts(upstream_error(400, "/api/card", Some("text/plain"), long.as_bytes()));
+
+        assert_eq!(message.chars().count(), 500);
+        assert!(message.ends_with('…'));
+        assert_eq!(cap_message("short"), "short");
+    }
+
+    #[test]
+    fn failed_query_body_becomes_query_failed_with_error_type() {
+        let body = json!({
+            "status": "failed",
+            "error": "Table \"NOPE\" not found",
+            "error_type": "invalid-query",
+            "data": {"rows": [], "cols": []},
+            "row_count": 0
+        });
+
+        match check_query_body(&body) {
+            Err(MetabaseError::QueryFailed { error_type, message }) => {
+                assert_eq!(error_type.as_deref(), Some("invalid-query"));
+                assert_eq!(message, "Table \"NOPE\" not found");
+            }
+            other => panic!("expected QueryFailed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn completed_query_body_passes_the_check() {
+        assert!(check_query_body(&json!({"status": "completed", "row_count": 1})).is_ok());
+    }
+
+    #[test]
+    fn failed_query_without_error_text_says_error_running_query() {
+        let error = check_query_body(&json!({"status": "failed"})).unwrap_err();
+
+        assert_eq!(error.to_string(), "metabase query failed: error running query");
+        assert_eq!(error.status(), None);
+    }
+}

@@ -1,0 +1,188 @@
+//! Builds and runs the gRPC server: every service, health (SERVING only while Metabase's
+//! `/api/health` answers), reflection, the deadline layer, request size limits, and a graceful
+//! shutdown that lets in-flight calls finish within a grace period.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::server::HealthReporter;
+
+use crate::config::GatewayConfig;
+use crate::metabase::MetabaseClient;
+use crate::middleware::deadline::DeadlineLayer;
+use crate::pb::v1::{
+    alert_service_server::AlertServiceServer, card_service_server::CardServiceServer,
+    collection_service_server::CollectionServiceServer, dashboard_service_server::DashboardServiceServer,
+    database_service_server::DatabaseServiceServer, dataset_service_server::DatasetServiceServer,
+    gateway_service_server::GatewayServiceServer, permissions_service_server::PermissionsServiceServer,
+    search_service_server::SearchServiceServer, user_service_server::UserServiceServer,
+};
+use crate::services::{
+    AlertApi, CardApi, CollectionApi, DashboardApi, DatabaseApi, DatasetApi, GatewayApi, GatewayState, PermissionsApi,
+    SearchApi, UserApi,
+};
+
+/// The gateway could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The Metabase client could not be built from the configuration.
+    #[error("metabase client configuration is invalid")]
+    Client(#[source] crate::metabase::ConfigError),
+    /// The listener is unusable.
+    #[error("gateway listener is unusable")]
+    Listener(#[source] std::io::Error),
+    /// Reflection could not be built from the descriptor set.
+    #[error("reflection service could not be built")]
+    Reflection(#[source] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("gateway transport failed")]
+    Transport(#[source] tonic::transport::Error),
+}
+
+/// A running gateway.
+pub struct GatewayHandle {
+    /// The address it listens on.
+    pub address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
+}
+
+impl GatewayHandle {
+    /// Returns the `http://` endpoint clients connect to.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Signals shutdown and waits for in-flight calls (within the grace period).
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until the server stops by itself.
+    pub async fn wait(mut self) -> Result<(), ServeError> {
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for GatewayHandle {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+const SERVICE_NAMES: &[&str] = &[
+    "metabase.gateway.v1.CardService",
+    "metabase.gateway.v1.DashboardService",
+    "metabase.gateway.v1.CollectionService",
+    "metabase.gateway.v1.DatabaseService",
+    "metabase.gateway.v1.DatasetService",
+    "metabase.gateway.v1.UserService",
+    "metabase.gateway.v1.PermissionsService",
+    "metabase.gateway.v1.AlertService",
+    "metabase.gateway.v1.SearchService",
+    "metabase.gateway.v1.GatewayService",
+];
+
+async fn set_health(reporter: &HealthReporter, serving: bool) {
+    let status = if serving { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+    reporter.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// Polls Metabase's health and mirrors it into the gRPC health service.
+fn watch_health(
+    client: MetabaseClient,
+    reporter: HealthReporter,
+    interval: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            let serving = client.server().health().await.unwrap_or(false);
+            if last != Some(serving) {
+                if serving {
+                    tracing::info!("metabase is healthy: serving");
+                } else {
+                    tracing::warn!("metabase health check failed: not serving");
+                }
+                last = Some(serving);
+            }
+            set_health(&reporter, serving).await;
+            tokio::time::sleep(interval).await;
+        }
+    })
+}
+
+/// Starts the gateway on a bound listener and returns at once.
+pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<GatewayHandle, ServeError> {
+    let address = listener.local_addr().map_err(ServeError::Listener)?;
+    let client = MetabaseClient::new(config.metabase.clone()).map_err(ServeError::Client)?;
+    let state = Arc::new(GatewayState::new(client.clone()));
+    state.refresh_version().await;
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    set_health(&reporter, false).await;
+    let health_task = watch_health(client, reporter, config.health_interval);
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(ServeError::Reflection)?;
+    let limit = config.max_request_bytes;
+    let router = Server::builder()
+        // Enforces the caller's deadline with DEADLINE_EXCEEDED; outermost of our layers so the
+        // whole handler, including its Metabase request, is bounded.
+        .layer(DeadlineLayer)
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(CardServiceServer::new(CardApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(DashboardServiceServer::new(DashboardApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(CollectionServiceServer::new(CollectionApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(DatabaseServiceServer::new(DatabaseApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(DatasetServiceServer::new(DatasetApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(UserServiceServer::new(UserApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(PermissionsServiceServer::new(PermissionsApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(AlertServiceServer::new(AlertApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(SearchServiceServer::new(SearchApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(GatewayServiceServer::new(GatewayApi::new(state)).max_decoding_message_size(limit));
+    let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
+    let (signalled_sender, signalled_receiver) = oneshot::channel::<()>();
+    let grace = config.shutdown_grace;
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = shutdown_receiver.await;
+            let _ = signalled_sender.send(());
+        };
+        let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+        tokio::pin!(serving);
+        let result = tokio::select! {
+            result = &mut serving => result,
+            () = async {
+                let _ = signalled_receiver.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs_f64(), "grace period over; dropping calls still in flight");
+                Ok(())
+            }
+        };
+        health_task.abort();
+        result.map_err(ServeError::Transport)
+    });
+    Ok(GatewayHandle { address, shutdown: Some(shutdown_sender), task: Some(task) })
+}

@@ -1,0 +1,97 @@
+//! DatabaseService: connected warehouses. Connection details carry credentials and are never
+//! logged; Metabase masks their secrets before the gateway sees them.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::{GatewayState, failed, total_size};
+use crate::convert::paging::Page;
+use crate::convert::{databases, to_json};
+use crate::metabase::DatabaseId;
+use crate::pb::v1::database_service_server::DatabaseService;
+use crate::pb::v1::{
+    CreateDatabaseRequest, Database, GetDatabaseRequest, ListDatabasesRequest, ListDatabasesResponse,
+    SyncDatabaseSchemaRequest, SyncDatabaseSchemaResponse, UpdateDatabaseRequest,
+};
+
+/// The DatabaseService handlers.
+pub struct DatabaseApi {
+    state: Arc<GatewayState>,
+}
+
+impl DatabaseApi {
+    /// Returns the service over the shared state.
+    pub fn new(state: Arc<GatewayState>) -> Self {
+        DatabaseApi { state }
+    }
+}
+
+#[tonic::async_trait]
+impl DatabaseService for DatabaseApi {
+    async fn list_databases(
+        &self,
+        request: Request<ListDatabasesRequest>,
+    ) -> Result<Response<ListDatabasesResponse>, Status> {
+        let request = request.into_inner();
+        let page = Page::from_request(request.page_size, &request.page_token)?;
+        let listed = self.state.client.databases().list(request.include_tables).await.map_err(failed("databases"))?;
+        let converted: Vec<Database> =
+            listed.data.iter().map(|database| databases::database(to_json(database))).collect();
+        let (converted, total) = page.slice(converted);
+        Ok(Response::new(ListDatabasesResponse {
+            databases: converted,
+            next_page_token: page.next_token(total),
+            total_size: total_size(total),
+        }))
+    }
+
+    async fn get_database(&self, request: Request<GetDatabaseRequest>) -> Result<Response<Database>, Status> {
+        let request = request.into_inner();
+        let id = request.database_id;
+        let database = self
+            .state
+            .client
+            .databases()
+            .get(DatabaseId(id), request.include_tables)
+            .await
+            .map_err(failed(format!("database {id}")))?;
+        Ok(Response::new(databases::database(to_json(&database))))
+    }
+
+    async fn create_database(&self, request: Request<CreateDatabaseRequest>) -> Result<Response<Database>, Status> {
+        let body = databases::create_body(request.into_inner())?;
+        let database = self.state.client.databases().create(body).await.map_err(failed("new database"))?;
+        Ok(Response::new(databases::database(to_json(&database))))
+    }
+
+    async fn update_database(&self, request: Request<UpdateDatabaseRequest>) -> Result<Response<Database>, Status> {
+        let request = request.into_inner();
+        let id = request.database_id;
+        let body = databases::update_body(request);
+        let database = self
+            .state
+            .client
+            .databases()
+            .update(DatabaseId(id), body)
+            .await
+            .map_err(failed(format!("database {id}")))?;
+        Ok(Response::new(databases::database(to_json(&database))))
+    }
+
+    async fn sync_database_schema(
+        &self,
+        request: Request<SyncDatabaseSchemaRequest>,
+    ) -> Result<Response<SyncDatabaseSchemaResponse>, Status> {
+        let id = request.into_inner().database_id;
+        let answer = self
+            .state
+            .client
+            .databases()
+            .sync_schema(DatabaseId(id))
+            .await
+            .map_err(failed(format!("database {id}")))?;
+        let status = answer.get("status").and_then(serde_json::Value::as_str).unwrap_or("ok").to_owned();
+        Ok(Response::new(SyncDatabaseSchemaResponse { status }))
+    }
+}

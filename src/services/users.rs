@@ -1,0 +1,105 @@
+//! UserService: people (API-key users are not listed, as in Metabase).
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::{GatewayState, failed, total_size};
+use crate::convert::paging::Page;
+use crate::convert::{to_json, users};
+use crate::error::GatewayError;
+use crate::metabase::{GroupId, UserId, UserStatus as UpstreamStatus};
+use crate::pb::v1::user_service_server::UserService;
+use crate::pb::v1::{
+    CreateUserRequest, DeactivateUserRequest, DeactivateUserResponse, GetCurrentUserRequest, GetUserRequest,
+    ListUsersRequest, ListUsersResponse, ReactivateUserRequest, UpdateUserRequest, User, UserStatus,
+};
+
+/// The UserService handlers.
+pub struct UserApi {
+    state: Arc<GatewayState>,
+}
+
+impl UserApi {
+    /// Returns the service over the shared state.
+    pub fn new(state: Arc<GatewayState>) -> Self {
+        UserApi { state }
+    }
+}
+
+fn status(raw: i32) -> Result<UpstreamStatus, GatewayError> {
+    let status = UserStatus::try_from(raw)
+        .map_err(|_| GatewayError::invalid_argument("status", format!("unknown user status {raw}")))?;
+    Ok(match status {
+        UserStatus::Unspecified | UserStatus::Active => UpstreamStatus::Active,
+        UserStatus::Deactivated => UpstreamStatus::Deactivated,
+        UserStatus::All => UpstreamStatus::All,
+    })
+}
+
+#[tonic::async_trait]
+impl UserService for UserApi {
+    async fn list_users(&self, request: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
+        let request = request.into_inner();
+        let page = Page::from_request(request.page_size, &request.page_token)?;
+        let listed = self
+            .state
+            .client
+            .users()
+            .list(
+                status(request.status)?,
+                Some(request.query.as_str()),
+                request.group_id.map(GroupId),
+                page.size as u32,
+                page.offset as u64,
+            )
+            .await
+            .map_err(failed("users"))?;
+        let total = usize::try_from(listed.total).unwrap_or_default();
+        Ok(Response::new(ListUsersResponse {
+            users: listed.data.iter().map(|user| users::user(to_json(user))).collect(),
+            next_page_token: page.next_token(total),
+            total_size: total_size(total),
+        }))
+    }
+
+    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
+        let id = request.into_inner().user_id;
+        let user = self.state.client.users().get(UserId(id)).await.map_err(failed(format!("user {id}")))?;
+        Ok(Response::new(users::user(to_json(&user))))
+    }
+
+    async fn get_current_user(&self, _request: Request<GetCurrentUserRequest>) -> Result<Response<User>, Status> {
+        let user = self.state.client.users().current().await.map_err(failed("the current user"))?;
+        Ok(Response::new(users::user(to_json(&user))))
+    }
+
+    async fn create_user(&self, request: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
+        let body = users::create_body(request.into_inner())?;
+        let user = self.state.client.users().create(body).await.map_err(failed("new user"))?;
+        Ok(Response::new(users::user(to_json(&user))))
+    }
+
+    async fn update_user(&self, request: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
+        let request = request.into_inner();
+        let id = request.user_id;
+        let body = users::update_body(request);
+        let user = self.state.client.users().update(UserId(id), body).await.map_err(failed(format!("user {id}")))?;
+        Ok(Response::new(users::user(to_json(&user))))
+    }
+
+    async fn deactivate_user(
+        &self,
+        request: Request<DeactivateUserRequest>,
+    ) -> Result<Response<DeactivateUserResponse>, Status> {
+        let id = request.into_inner().user_id;
+        self.state.client.users().deactivate(UserId(id)).await.map_err(failed(format!("user {id}")))?;
+        Ok(Response::new(DeactivateUserResponse { success: true }))
+    }
+
+    async fn reactivate_user(&self, request: Request<ReactivateUserRequest>) -> Result<Response<User>, Status> {
+        let id = request.into_inner().user_id;
+        let user = self.state.client.users().reactivate(UserId(id)).await.map_err(failed(format!("user {id}")))?;
+        Ok(Response::new(users::user(to_json(&user))))
+    }
+}

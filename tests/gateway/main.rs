@@ -1,0 +1,16 @@
+//! The gateway end to end: the real server in-process in front of the Metabase emulator (or a
+//! wiremock server for exact error cases), called through the generated clients.
+
+mod alerts;
+mod cards;
+mod collections;
+mod dashboards;
+mod databases;
+mod errors;
+mod permissions;
+mod search;
+mod secrets;
+mod server;
+mod sessions;
+mod support;
+mod users;

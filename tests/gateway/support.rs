@@ -1,0 +1,153 @@
+//! Starts the emulator and the real gateway in-process on 127.0.0.1 and connects generated
+//! clients, as a platform engineer's service would.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use metabase_grpc::config::GatewayConfig;
+use metabase_grpc::emulator::{self, EmulatorConfig, EmulatorHandle};
+use metabase_grpc::metabase::{ClientConfig, Credential};
+use metabase_grpc::pb::v1::{
+    alert_service_client::AlertServiceClient, card_service_client::CardServiceClient,
+    collection_service_client::CollectionServiceClient, dashboard_service_client::DashboardServiceClient,
+    database_service_client::DatabaseServiceClient, gateway_service_client::GatewayServiceClient,
+    permissions_service_client::PermissionsServiceClient, search_service_client::SearchServiceClient,
+    user_service_client::UserServiceClient,
+};
+use metabase_grpc::server::{self, GatewayHandle};
+use tonic::transport::Channel;
+
+/// The emulator's admin API key.
+pub const ADMIN_KEY: &str = "mb_emulator_admin_key";
+
+/// A gateway in front of an emulator.
+pub struct Stack {
+    pub emulator: EmulatorHandle,
+    pub gateway: GatewayHandle,
+    pub channel: Channel,
+}
+
+/// Returns a gateway configuration for a Metabase URL and credential.
+pub fn gateway_config(url: String, credential: Credential) -> GatewayConfig {
+    GatewayConfig {
+        metabase: ClientConfig::new(url, credential).with_timeout(Duration::from_secs(10)),
+        allow_all: true,
+        health_interval: Duration::from_millis(200),
+        shutdown_grace: Duration::from_secs(2),
+        max_request_bytes: 4 * 1024 * 1024,
+    }
+}
+
+/// Starts a gateway on a loopback port in front of `url` and connects a channel to it.
+pub async fn gateway(config: GatewayConfig) -> (GatewayHandle, Channel) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let handle = server::start(config, listener).await.expect("gateway starts");
+    let channel = Channel::from_shared(handle.endpoint()).expect("endpoint").connect().await.expect("connect");
+    (handle, channel)
+}
+
+/// Starts an emulator and a gateway using the admin API key.
+pub async fn start() -> Stack {
+    start_with(EmulatorConfig::default(), |_| Credential::api_key(ADMIN_KEY)).await
+}
+
+/// Starts an emulator with a configuration and a gateway with a credential chosen for it.
+pub async fn start_with(config: EmulatorConfig, credential: impl FnOnce(&EmulatorHandle) -> Credential) -> Stack {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let emulator = emulator::start(config, listener).await.expect("emulator starts");
+    let credential = credential(&emulator);
+    let (gateway, channel) = gateway(gateway_config(emulator.url(), credential)).await;
+    Stack { emulator, gateway, channel }
+}
+
+impl Stack {
+    pub fn cards(&self) -> CardServiceClient<Channel> {
+        CardServiceClient::new(self.channel.clone())
+    }
+    pub fn dashboards(&self) -> DashboardServiceClient<Channel> {
+        DashboardServiceClient::new(self.channel.clone())
+    }
+    pub fn collections(&self) -> CollectionServiceClient<Channel> {
+        CollectionServiceClient::new(self.channel.clone())
+    }
+    pub fn databases(&self) -> DatabaseServiceClient<Channel> {
+        DatabaseServiceClient::new(self.channel.clone())
+    }
+    pub fn users(&self) -> UserServiceClient<Channel> {
+        UserServiceClient::new(self.channel.clone())
+    }
+    pub fn permissions(&self) -> PermissionsServiceClient<Channel> {
+        PermissionsServiceClient::new(self.channel.clone())
+    }
+    pub fn alerts(&self) -> AlertServiceClient<Channel> {
+        AlertServiceClient::new(self.channel.clone())
+    }
+    pub fn search(&self) -> SearchServiceClient<Channel> {
+        SearchServiceClient::new(self.channel.clone())
+    }
+    pub fn gateway_service(&self) -> GatewayServiceClient<Channel> {
+        GatewayServiceClient::new(self.channel.clone())
+    }
+}
+
+/// Every log line the gateway writes during this test binary's run, for secret checks.
+pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer_buffer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+            .with_writer(move || CaptureWriter(writer_buffer.clone()))
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    })
+    .clone()
+}
+
+struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut buffer) = self.0.lock() {
+            buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Returns the `ErrorInfo` reason and metadata of a status.
+pub fn error_info(status: &tonic::Status) -> (String, std::collections::HashMap<String, String>) {
+    use tonic_types::StatusExt;
+    let info = status.get_details_error_info().expect("every gateway error carries ErrorInfo");
+    assert_eq!(info.domain, "metabase-grpc");
+    (info.reason, info.metadata)
+}
+
+/// Returns a `CollectionRef` to a collection id.
+pub fn collection(id: i64) -> Option<metabase_grpc::pb::v1::CollectionRef> {
+    Some(metabase_grpc::pb::v1::CollectionRef {
+        collection: Some(metabase_grpc::pb::v1::collection_ref::Collection::Id(id)),
+    })
+}
+
+/// Returns a `CollectionRef` to the root.
+pub fn root() -> Option<metabase_grpc::pb::v1::CollectionRef> {
+    Some(metabase_grpc::pb::v1::CollectionRef {
+        collection: Some(metabase_grpc::pb::v1::collection_ref::Collection::Root(true)),
+    })
+}
+
+/// Builds a protobuf Struct from JSON.
+pub fn structure(value: serde_json::Value) -> Option<prost_types::Struct> {
+    match value {
+        serde_json::Value::Object(map) => Some(metabase_grpc::convert::json::to_struct(map)),
+        _ => None,
+    }
+}
