@@ -264,7 +264,10 @@ mod tests {
         ] {
             let error = GatewayError::Metabase {
                 subject: "query".into(),
-                source: Box::new(MetabaseError::QueryFailed { error_type: Some(error_type.into()), message: "boom".into() }),
+                source: Box::new(MetabaseError::QueryFailed {
+                    error_type: Some(error_type.into()),
+                    message: "boom".into(),
+                }),
             };
             assert_eq!(Status::from(error).code(), code, "{error_type}");
         }

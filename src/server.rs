@@ -139,11 +139,14 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_health(&reporter, false).await;
     let health_task = watch_health(client, reporter, config.health_interval);
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(ServeError::Reflection)?;
+    // Both reflection versions: grpcurl and newer tools speak v1, many others still v1alpha.
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder().build_v1().map_err(ServeError::Reflection)?;
+    let reflection_alpha = reflection_builder().build_v1alpha().map_err(ServeError::Reflection)?;
     let limit = config.max_request_bytes;
     let router = Server::builder()
         // Enforces the caller's deadline with DEADLINE_EXCEEDED; outermost of our layers so the
@@ -151,6 +154,7 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         .layer(DeadlineLayer)
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_alpha)
         .add_service(CardServiceServer::new(CardApi::new(state.clone())).max_decoding_message_size(limit))
         .add_service(DashboardServiceServer::new(DashboardApi::new(state.clone())).max_decoding_message_size(limit))
         .add_service(CollectionServiceServer::new(CollectionApi::new(state.clone())).max_decoding_message_size(limit))

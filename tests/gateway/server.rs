@@ -112,3 +112,26 @@ async fn shutdown_lets_a_call_in_flight_finish() {
     assert_eq!(card.name, "Orders");
     shutdown.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn reflection_also_answers_the_older_v1alpha_protocol() {
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+    let stack = start().await;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(stack.channel.clone())
+        .server_reflection_info(futures::stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().expect("a reflection answer");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("not a service list")
+    };
+    assert!(list.service.iter().any(|service| service.name == "metabase.gateway.v1.CardService"));
+}

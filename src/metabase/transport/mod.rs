@@ -325,7 +325,7 @@ mod tests {
     use std::time::Duration;
 
     use serde_json::{Value, json};
-    use wiremock::matchers::{method, path};
+    use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::RequestBody;
