@@ -25,6 +25,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(PROTOS, ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("metabase_gateway_descriptor.bin"), descriptors.encode_to_vec())?;
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(descriptors)?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        // Row batches are written as protobuf bytes straight from the parsed upstream body, so
+        // the stream's chunk type is hand-written (see src/streaming/wire.rs).
+        .extern_path(".metabase.gateway.v1.QueryResultChunk", "crate::streaming::wire::QueryResultChunk")
+        // Export chunks carry Metabase's body chunks as they are, without a copy.
+        .bytes(".metabase.gateway.v1.ExportChunk.data")
+        .compile_fds(descriptors)?;
     Ok(())
 }

@@ -199,6 +199,7 @@ pub async fn start(config: EmulatorConfig, listener: TcpListener) -> Result<Emul
         faults: Faults::default(),
         observations: Observations::default(),
     });
+    routes::describe_seeded_cards(&context);
     let app = routes::router(context.clone());
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

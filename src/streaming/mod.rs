@@ -1,12 +1,37 @@
 //! Streamed query results and exports (RunCard, RunQuery, ExportCard, ExportQuery).
+//!
+//! A producer task reads Metabase's response as it arrives and sends typed row batches through a
+//! bounded channel: a slow caller fills the channel, the producer stops reading, and TCP slows
+//! Metabase. When the caller cancels or its deadline passes, the producer is dropped with its
+//! upstream request, so Metabase sees the connection close at once.
 
+pub mod columns;
+pub mod csv;
+pub mod exports;
+pub mod plan;
+pub mod results;
+pub mod wire;
+
+use std::future::Future;
 use std::pin::Pin;
 
 use futures::Stream;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use self::exports::ExportSource;
+use self::plan::RowLimit;
+use self::results::QuerySource;
+use self::wire::QueryResultChunk;
+use crate::convert::json::{from_list, from_struct};
+use crate::error::GatewayError;
+use crate::metabase::ExportFormat;
+use crate::middleware::deadline::Deadline;
 use crate::pb::v1::{
-    ExportCardRequest, ExportChunk, ExportQueryRequest, QueryResultChunk, RunCardRequest, RunQueryRequest,
+    ExportCardRequest, ExportChunk, ExportFormat as WireFormat, ExportQueryRequest, RunCardRequest, RunQueryRequest,
+    run_query_request,
 };
 use crate::services::GatewayState;
 
@@ -15,36 +40,157 @@ pub type QueryStream = Pin<Box<dyn Stream<Item = Result<QueryResultChunk, Status
 /// A stream of export chunks.
 pub type ExportStream = Pin<Box<dyn Stream<Item = Result<ExportChunk, Status>> + Send>>;
 
-const NOT_YET: &str = "streamed results are not available in this build";
+/// How many chunks wait between the producer and the caller: a few batches, no more.
+const CHANNEL_DEPTH: usize = 2;
 
-/// Runs a saved question.
-pub async fn run_card(
-    _state: &GatewayState,
-    _request: Request<RunCardRequest>,
-) -> Result<Response<QueryStream>, Status> {
-    Err(Status::unimplemented(NOT_YET))
+/// Runs `producer` on its own task, bounded by the caller's deadline; past it, the producer (and
+/// its upstream request) is dropped and the stream ends with DEADLINE_EXCEEDED.
+fn spawn_bounded<T: Send + 'static>(
+    deadline: Option<Deadline>,
+    sender: mpsc::Sender<Result<T, Status>>,
+    producer: impl Future<Output = ()> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        match deadline {
+            None => producer.await,
+            Some(Deadline(at)) => {
+                if tokio::time::timeout_at(at.into(), producer).await.is_err() {
+                    let _ = sender.send(Err(Status::from(GatewayError::DeadlineExceeded))).await;
+                }
+            }
+        }
+    });
 }
 
-/// Exports a saved question.
-pub async fn export_card(
-    _state: &GatewayState,
-    _request: Request<ExportCardRequest>,
-) -> Result<Response<ExportStream>, Status> {
-    Err(Status::unimplemented(NOT_YET))
+fn parameters(list: Option<prost_types::ListValue>) -> Value {
+    list.map_or_else(|| json!([]), from_list)
 }
 
-/// Runs an ad-hoc query.
+fn check_max_rows(max_rows: i64) -> Result<(), GatewayError> {
+    if max_rows < 0 {
+        Err(GatewayError::invalid_argument("max_rows", "max_rows must not be negative (0 means no limit)"))
+    } else {
+        Ok(())
+    }
+}
+
+fn query_stream(
+    state: &GatewayState,
+    deadline: Option<Deadline>,
+    source: QuerySource,
+    limit: RowLimit,
+) -> Response<QueryStream> {
+    let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+    spawn_bounded(deadline, sender.clone(), results::produce(state.client.clone(), source, limit, sender));
+    Response::new(Box::pin(ReceiverStream::new(receiver)))
+}
+
+/// Runs a saved question, streaming typed rows past Metabase's 2,000-row JSON cap.
+pub async fn run_card(state: &GatewayState, request: Request<RunCardRequest>) -> Result<Response<QueryStream>, Status> {
+    let deadline = request.extensions().get::<Deadline>().copied();
+    let request = request.into_inner();
+    check_max_rows(request.max_rows)?;
+    if request.card_id <= 0 {
+        return Err(GatewayError::invalid_argument("card_id", "card_id must be a positive id").into());
+    }
+    let source = QuerySource::Card { id: request.card_id, parameters: parameters(request.parameters) };
+    Ok(query_stream(state, deadline, source, RowLimit::new(request.max_rows, None)))
+}
+
+/// Returns `/api/dataset`'s body for an ad-hoc query request.
+pub fn dataset_query(
+    database_id: i64,
+    query: Option<run_query_request::Query>,
+    parameters: Option<prost_types::ListValue>,
+) -> Result<Value, GatewayError> {
+    if database_id <= 0 {
+        return Err(GatewayError::invalid_argument("database_id", "database_id must be a positive id"));
+    }
+    let mut body = match query {
+        Some(run_query_request::Query::Native(native)) => {
+            if native.query.trim().is_empty() {
+                return Err(GatewayError::invalid_argument("native.query", "the native query is empty"));
+            }
+            let tags = native.template_tags.map_or_else(|| json!({}), |tags| Value::Object(from_struct(tags)));
+            json!({"type": "native", "native": {"query": native.query, "template-tags": tags}})
+        }
+        Some(run_query_request::Query::Mbql(mbql)) => Value::Object(from_struct(mbql)),
+        None => return Err(GatewayError::invalid_argument("query", "set native or mbql")),
+    };
+    let object =
+        body.as_object_mut().ok_or_else(|| GatewayError::invalid_argument("mbql", "the query must be an object"))?;
+    object.insert("database".into(), json!(database_id));
+    object.insert("parameters".into(), parameters.map_or_else(|| json!([]), from_list));
+    Ok(body)
+}
+
+/// Runs an ad-hoc query, streaming typed rows.
 pub async fn run_query(
-    _state: &GatewayState,
-    _request: Request<RunQueryRequest>,
+    state: &GatewayState,
+    request: Request<RunQueryRequest>,
 ) -> Result<Response<QueryStream>, Status> {
-    Err(Status::unimplemented(NOT_YET))
+    let deadline = request.extensions().get::<Deadline>().copied();
+    let request = request.into_inner();
+    check_max_rows(request.max_rows)?;
+    let query = dataset_query(request.database_id, request.query, request.parameters)?;
+    Ok(query_stream(state, deadline, QuerySource::Dataset { query }, RowLimit::new(request.max_rows, None)))
 }
 
-/// Exports an ad-hoc query.
-pub async fn export_query(
-    _state: &GatewayState,
-    _request: Request<ExportQueryRequest>,
+fn export_format(raw: i32) -> Result<ExportFormat, GatewayError> {
+    match WireFormat::try_from(raw) {
+        Ok(WireFormat::Csv) => Ok(ExportFormat::Csv),
+        Ok(WireFormat::Json) => Ok(ExportFormat::Json),
+        Ok(WireFormat::Xlsx) => Ok(ExportFormat::Xlsx),
+        _ => Err(GatewayError::invalid_argument("format", "format must be CSV, JSON or XLSX")),
+    }
+}
+
+fn export_stream(
+    state: &GatewayState,
+    deadline: Option<Deadline>,
+    source: ExportSource,
+    format: ExportFormat,
+    format_rows: bool,
+) -> Response<ExportStream> {
+    let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+    spawn_bounded(
+        deadline,
+        sender.clone(),
+        exports::produce(state.client.clone(), source, format, format_rows, sender),
+    );
+    Response::new(Box::pin(ReceiverStream::new(receiver)))
+}
+
+/// Exports a saved question: Metabase's bytes, unchanged.
+pub async fn export_card(
+    state: &GatewayState,
+    request: Request<ExportCardRequest>,
 ) -> Result<Response<ExportStream>, Status> {
-    Err(Status::unimplemented(NOT_YET))
+    let deadline = request.extensions().get::<Deadline>().copied();
+    let request = request.into_inner();
+    let format = export_format(request.format)?;
+    if request.card_id <= 0 {
+        return Err(GatewayError::invalid_argument("card_id", "card_id must be a positive id").into());
+    }
+    let source = ExportSource::Card { id: request.card_id, parameters: parameters(request.parameters) };
+    Ok(export_stream(state, deadline, source, format, request.format_rows))
+}
+
+/// Exports an ad-hoc query: Metabase's bytes, unchanged.
+pub async fn export_query(
+    state: &GatewayState,
+    request: Request<ExportQueryRequest>,
+) -> Result<Response<ExportStream>, Status> {
+    let deadline = request.extensions().get::<Deadline>().copied();
+    let request = request.into_inner();
+    let format = export_format(request.format)?;
+    let query = match request.query {
+        Some(crate::pb::v1::export_query_request::Query::Native(native)) => {
+            Some(run_query_request::Query::Native(native))
+        }
+        Some(crate::pb::v1::export_query_request::Query::Mbql(mbql)) => Some(run_query_request::Query::Mbql(mbql)),
+        None => None,
+    };
+    let query = dataset_query(request.database_id, query, request.parameters)?;
+    Ok(export_stream(state, deadline, ExportSource::Dataset { query }, format, request.format_rows))
 }

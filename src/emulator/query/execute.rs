@@ -44,6 +44,32 @@ pub fn open(database: &Path) -> Result<Connection, QueryFailure> {
         .map_err(|error| QueryFailure::from_sqlite(&error))
 }
 
+/// Types columns SQLite declares no type for (expressions) from the inner query's first row,
+/// as a JDBC driver's result-set metadata would type them for Metabase without any row.
+fn type_expression_columns(
+    connection: &Connection,
+    inner: &str,
+    parameters: &[rusqlite::types::Value],
+    columns: &mut [ResultColumn],
+) {
+    if !columns.iter().any(|column| column.infer_type) {
+        return;
+    }
+    let Ok(mut statement) = connection.prepare(&format!("SELECT * FROM ({inner}) LIMIT 1")) else {
+        return;
+    };
+    let Ok(mut rows) = statement.query(rusqlite::params_from_iter(parameters.iter())) else {
+        return;
+    };
+    if let Ok(Some(row)) = rows.next() {
+        for (index, column) in columns.iter_mut().enumerate() {
+            if column.infer_type {
+                column.infer_from(&row.get_ref(index).unwrap_or(ValueRef::Null));
+            }
+        }
+    }
+}
+
 /// Runs the query, streaming rows to the sink. Errors after rows began are still errors: the
 /// caller decides how to report them (Metabase appends them to the body).
 pub fn execute(
@@ -58,9 +84,19 @@ pub fn execute(
     let mut columns = match &run.query.columns {
         Some(columns) => columns.clone(),
         None => {
+            let described = match &run.query.describe_sql {
+                Some(inner) => {
+                    Some(connection.prepare(inner).map_err(|error| (QueryFailure::from_sqlite(&error), empty()))?)
+                }
+                None => None,
+            };
+            let source = described.as_ref().unwrap_or(&statement);
             let mut columns: Vec<ResultColumn> =
-                statement.columns().map(|column| ResultColumn::native(column.name(), column.decl_type())).collect();
+                source.columns().map(|column| ResultColumn::native(column.name(), column.decl_type())).collect();
             deduplicate_names(&mut columns);
+            if let Some(inner) = &run.query.describe_sql {
+                type_expression_columns(&connection, inner, &run.query.parameters, &mut columns);
+            }
             columns
         }
     };

@@ -101,6 +101,9 @@ pub struct PreparedQuery {
     pub native: bool,
     /// The query's own row limit.
     pub query_limit: Option<i64>,
+    /// For a native query nested in a limiting stage: the inner SQL, whose columns the result
+    /// has (SQLite renames duplicate names inside a subquery; Metabase reports the originals).
+    pub describe_sql: Option<String>,
 }
 
 /// Prepares an MBQL 5 query (legacy input must be converted first) against the sample catalog.
@@ -109,6 +112,9 @@ pub fn prepare(query: &Value, parameters: &Value, catalog: &Catalog) -> Result<P
         .get("stages")
         .and_then(Value::as_array)
         .ok_or_else(|| QueryFailure::invalid_query("Invalid query: missing :stages"))?;
+    if let [source, outer] = stages.as_slice() {
+        return prepare_nested_native(source, outer, parameters);
+    }
     if stages.len() != 1 {
         return Err(QueryFailure::invalid_query(
             "Queries with more than one stage are not supported by this Metabase emulator",
@@ -130,6 +136,7 @@ pub fn prepare(query: &Value, parameters: &Value, catalog: &Catalog) -> Result<P
                 aggregated: false,
                 native: true,
                 query_limit: None,
+                describe_sql: None,
             })
         }
         Some("mbql.stage/mbql") => {
@@ -141,10 +148,70 @@ pub fn prepare(query: &Value, parameters: &Value, catalog: &Catalog) -> Result<P
                 aggregated: compiled.aggregated,
                 native: false,
                 query_limit: compiled.limit,
+                describe_sql: None,
             })
         }
         other => Err(QueryFailure::invalid_query(format!("Invalid stage type: {}", other.unwrap_or("nil")))),
     }
+}
+
+/// Prepares a native query used as the source of an MBQL stage that only limits it (the form a
+/// client uses to read a native query's columns without its rows).
+fn prepare_nested_native(source: &Value, outer: &Value, parameters: &Value) -> Result<PreparedQuery, QueryFailure> {
+    let unsupported = || {
+        QueryFailure::invalid_query(
+            "Nested stages are supported by this Metabase emulator only as a native source with a limit",
+        )
+    };
+    if source.get("lib/type").and_then(Value::as_str) != Some("mbql.stage/native") {
+        return Err(unsupported());
+    }
+    let outer_keys_supported = outer.as_object().is_some_and(|stage| {
+        stage.keys().all(|key| ["lib/type", "limit", "lib/stage-metadata"].contains(&key.as_str()))
+    });
+    if !outer_keys_supported {
+        return Err(unsupported());
+    }
+    let sql = source
+        .get("native")
+        .and_then(Value::as_str)
+        .ok_or_else(|| QueryFailure::invalid_query("Invalid native query: missing :native"))?;
+    let template_tags = source.get("template-tags").cloned().unwrap_or_else(|| json!({}));
+    let (sql, bound) = template::substitute(sql, &template_tags, parameters)?;
+    let limit = outer.get("limit").and_then(Value::as_i64);
+    let wrapped = match limit {
+        Some(limit) => format!("SELECT * FROM ({sql}) AS \"source\" LIMIT {limit}"),
+        None => format!("SELECT * FROM ({sql}) AS \"source\""),
+    };
+    Ok(PreparedQuery {
+        sql: wrapped,
+        parameters: bound,
+        columns: None,
+        aggregated: false,
+        native: true,
+        query_limit: limit,
+        describe_sql: Some(sql),
+    })
+}
+
+/// Returns the columns a query would produce, without running it (SQLite reports a prepared
+/// statement's columns and declared types), for a card's `result_metadata`.
+pub fn describe(
+    query: &Value,
+    catalog: &Catalog,
+    database: &std::path::Path,
+) -> Result<Vec<ResultColumn>, QueryFailure> {
+    let prepared = prepare(query, &json!([]), catalog)?;
+    if let Some(columns) = prepared.columns {
+        return Ok(columns);
+    }
+    let connection = execute::open(database)?;
+    let sql = prepared.describe_sql.as_deref().unwrap_or(&prepared.sql);
+    let statement = connection.prepare(sql).map_err(|error| QueryFailure::from_sqlite(&error))?;
+    let mut columns: Vec<ResultColumn> =
+        statement.columns().map(|column| ResultColumn::native(column.name(), column.decl_type())).collect();
+    columns::deduplicate_names(&mut columns);
+    Ok(columns)
 }
 
 /// The row limits Metabase applies to interactive (JSON) queries.

@@ -22,7 +22,23 @@ pub fn to_mbql5(query: &Value) -> Result<Value, String> {
             stage.insert("template-tags".into(), native.get("template-tags").cloned().unwrap_or_else(|| json!({})));
             Value::Object(stage)
         }
-        Some("query") => legacy_stage_to_mbql5(query.get("query").unwrap_or(&Value::Null))?,
+        Some("query") => {
+            let inner = query.get("query").unwrap_or(&Value::Null);
+            if let Some(source) = inner.get("source-query").filter(|source| source.get("native").is_some()) {
+                let mut native_stage = Map::new();
+                native_stage.insert("lib/type".into(), json!("mbql.stage/native"));
+                native_stage.insert("native".into(), source.get("native").cloned().unwrap_or(Value::Null));
+                native_stage
+                    .insert("template-tags".into(), source.get("template-tags").cloned().unwrap_or_else(|| json!({})));
+                let mut outer = inner.as_object().cloned().unwrap_or_default();
+                outer.remove("source-query");
+                let outer = legacy_stage_to_mbql5(&Value::Object(outer))?;
+                return Ok(
+                    json!({"lib/type": "mbql/query", "database": database, "stages": [Value::Object(native_stage), outer]}),
+                );
+            }
+            legacy_stage_to_mbql5(inner)?
+        }
         Some(other) => return Err(format!("Invalid query type: {other}")),
         None => return Err("Invalid query: missing :type".into()),
     };

@@ -27,6 +27,17 @@ pub fn find_card(state: &AppState, raw: &str) -> Result<i64, ApiError> {
     if state.cards.contains_key(&id) { Ok(id) } else { Err(ApiError::NotFound) }
 }
 
+/// Returns a query's result columns as Metabase stores them on a saved card (null when the query
+/// cannot be described).
+pub fn result_metadata(context: &Context, query: &Value) -> Value {
+    match crate::emulator::query::describe(query, &context.catalog, &context.database_path) {
+        Ok(columns) => {
+            Value::Array(columns.iter().map(crate::emulator::query::columns::ResultColumn::to_metadata_json).collect())
+        }
+        Err(_) => Value::Null,
+    }
+}
+
 /// `GET /api/card`.
 pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let filter = params.get("f").unwrap_or("all");
@@ -220,8 +231,11 @@ pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: B
         query_type: query_type.into(),
         cache_ttl,
         dashboard_id,
+        result_metadata: Value::Null,
         extra: Map::new(),
     };
+    let mut card = card;
+    card.result_metadata = result_metadata(&context, &card.dataset_query);
     state.cards.insert(id, card.clone());
     Ok(json_response(StatusCode::OK, &render::card(&state, &card, caller, false)))
 }
@@ -292,6 +306,7 @@ pub async fn update(
         }
     }
     if let Some((_, (modern, database_id, table_id, query_type))) = query {
+        stored.result_metadata = result_metadata(&context, &modern);
         stored.dataset_query = modern;
         stored.database_id = database_id;
         stored.table_id = table_id;

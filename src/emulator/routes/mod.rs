@@ -102,6 +102,18 @@ pub fn router(context: Arc<Context>) -> EmulatorService {
     ServiceExt::<Request>::into_make_service(normalized)
 }
 
+/// Fills in the seeded cards' `result_metadata`, as Metabase computed it when they were saved.
+pub fn describe_seeded_cards(context: &Context) {
+    let queries: Vec<(i64, serde_json::Value)> =
+        context.state().cards.values().map(|card| (card.id, card.dataset_query.clone())).collect();
+    for (id, query) in queries {
+        let metadata = cards::result_metadata(context, &query);
+        if let Some(card) = context.state().cards.get_mut(&id) {
+            card.result_metadata = metadata;
+        }
+    }
+}
+
 /// Treats `/api/card/` like `/api/card`, as Metabase's `split-path` does.
 fn strip_trailing_slash(mut request: Request) -> Request {
     let path = request.uri().path();

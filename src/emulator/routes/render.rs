@@ -178,7 +178,7 @@ pub fn card(state: &AppState, card: &Card, caller: Caller, legacy: bool) -> Valu
         "source_card_id": null,
         "table_id": card.table_id,
         "can_run_adhoc_query": true,
-        "result_metadata": null,
+        "result_metadata": card.result_metadata,
         "creator": creator(state, card.creator_id),
         "initially_published_at": null,
         "can_write": can_write,

@@ -163,6 +163,8 @@ pub struct Card {
     pub cache_ttl: Option<i64>,
     /// The dashboard of a dashboard question.
     pub dashboard_id: Option<i64>,
+    /// The result columns, as Metabase stores them when a card is saved.
+    pub result_metadata: Value,
     /// Any other keys a client sent and Metabase would keep.
     pub extra: Map<String, Value>,
 }

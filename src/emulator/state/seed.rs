@@ -319,6 +319,7 @@ fn seed_cards(state: &mut AppState, catalog: &Catalog) {
                 query_type: if is_native { "native" } else { "query" }.into(),
                 cache_ttl: None,
                 dashboard_id: None,
+                result_metadata: Value::Null,
                 extra: Map::new(),
             },
         );

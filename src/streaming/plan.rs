@@ -1,0 +1,95 @@
+//! Which Metabase route serves a query, which row limit applies, and how the summary reports it.
+
+use crate::pb::v1::{LimitCause, ResultSource, ResultSummary};
+
+/// Metabase's default cap on rows from its JSON query route (for queries without aggregation).
+pub const INTERACTIVE_ROW_LIMIT: u64 = 2_000;
+/// Metabase's cap on rows in an export: one less than Excel's row count.
+pub const EXPORT_ROW_LIMIT: u64 = 1_048_575;
+
+/// The row limit a call runs under and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLimit {
+    /// The most rows to send, if limited.
+    pub rows: Option<u64>,
+    /// Who set it.
+    pub cause: LimitCause,
+}
+
+impl RowLimit {
+    /// Combines the caller's `max_rows` (0 is unlimited) with the policy's; the smaller wins.
+    pub fn new(caller_max_rows: i64, policy_max_rows: Option<u64>) -> Self {
+        let caller = u64::try_from(caller_max_rows).ok().filter(|rows| *rows > 0);
+        match (caller, policy_max_rows) {
+            (Some(caller), Some(policy)) if policy < caller => {
+                RowLimit { rows: Some(policy), cause: LimitCause::PolicyMaxRows }
+            }
+            (Some(caller), _) => RowLimit { rows: Some(caller), cause: LimitCause::CallerMaxRows },
+            (None, Some(policy)) => RowLimit { rows: Some(policy), cause: LimitCause::PolicyMaxRows },
+            (None, None) => RowLimit { rows: None, cause: LimitCause::None },
+        }
+    }
+
+    /// Returns the route: the JSON query route while the limit fits Metabase's interactive cap,
+    /// the export route (up to 1,048,575 rows) beyond it.
+    pub fn source(&self) -> ResultSource {
+        match self.rows {
+            Some(rows) if rows <= INTERACTIVE_ROW_LIMIT => ResultSource::JsonQuery,
+            _ => ResultSource::Export,
+        }
+    }
+
+    /// Returns the summary for `row_count` rows sent. Hitting a limit exactly counts as reaching
+    /// it, as Metabase flags a result of exactly its cap as truncated.
+    pub fn summary(
+        &self,
+        row_count: u64,
+        source: ResultSource,
+        metabase_truncated: bool,
+        running_time_ms: i64,
+    ) -> ResultSummary {
+        let cause = if self.rows == Some(row_count) {
+            self.cause
+        } else if source == ResultSource::Export && row_count >= EXPORT_ROW_LIMIT {
+            LimitCause::MetabaseExportLimit
+        } else if source == ResultSource::JsonQuery && metabase_truncated {
+            LimitCause::MetabaseInteractiveLimit
+        } else {
+            LimitCause::None
+        };
+        ResultSummary {
+            row_count: row_count as i64,
+            limit_reached: cause != LimitCause::None,
+            limit_cause: cause as i32,
+            running_time_ms,
+            source: source as i32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_limits_use_the_json_route_and_the_rest_export() {
+        assert_eq!(RowLimit::new(2000, None).source(), ResultSource::JsonQuery);
+        assert_eq!(RowLimit::new(2001, None).source(), ResultSource::Export);
+        assert_eq!(RowLimit::new(0, None).source(), ResultSource::Export);
+        assert_eq!(RowLimit::new(0, Some(100)).source(), ResultSource::JsonQuery);
+    }
+
+    #[test]
+    fn the_summary_names_the_limit_that_was_hit() {
+        let unlimited = RowLimit::new(0, None);
+        let capped = unlimited.summary(EXPORT_ROW_LIMIT, ResultSource::Export, false, 5);
+        assert!(capped.limit_reached);
+        assert_eq!(capped.limit_cause, LimitCause::MetabaseExportLimit as i32);
+        let whole = unlimited.summary(10, ResultSource::Export, false, 5);
+        assert_eq!((whole.limit_reached, whole.limit_cause), (false, LimitCause::None as i32));
+        let caller = RowLimit::new(50, Some(100)).summary(50, ResultSource::JsonQuery, false, 1);
+        assert_eq!(caller.limit_cause, LimitCause::CallerMaxRows as i32);
+        let policy = RowLimit::new(500, Some(100)).summary(100, ResultSource::JsonQuery, false, 1);
+        assert_eq!(policy.limit_cause, LimitCause::PolicyMaxRows as i32);
+    }
+}
