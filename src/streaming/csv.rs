@@ -3,10 +3,12 @@
 //! with `{"` is not CSV but the JSON error object Metabase writes into the body when a query
 //! fails after the response began; the reader reports it instead of a record.
 
-/// A complete record: its bytes and where each field ends.
+/// A complete record: its bytes and where each field ends. The bytes are checked as UTF-8 once
+/// per record, not once per field.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
     bytes: &'a [u8],
+    text: Option<&'a str>,
     ends: &'a [usize],
 }
 
@@ -24,7 +26,10 @@ impl<'a> Record<'a> {
     /// Returns a field's text (invalid UTF-8 is replaced).
     pub fn field(&self, index: usize) -> std::borrow::Cow<'a, str> {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        String::from_utf8_lossy(&self.bytes[start..self.ends[index]])
+        match self.text {
+            Some(text) => std::borrow::Cow::Borrowed(&text[start..self.ends[index]]),
+            None => String::from_utf8_lossy(&self.bytes[start..self.ends[index]]),
+        }
     }
 
     /// Returns every field as owned text.
@@ -75,7 +80,10 @@ impl CsvReader {
     }
 
     fn emit(&mut self, on_event: &mut dyn FnMut(Event<'_>) -> bool) -> bool {
-        let keep_going = on_event(Event::Record(Record { bytes: &self.record, ends: &self.ends }));
+        let text = std::str::from_utf8(&self.record)
+            .ok()
+            .filter(|text| self.ends.iter().all(|end| text.is_char_boundary(*end)));
+        let keep_going = on_event(Event::Record(Record { bytes: &self.record, text, ends: &self.ends }));
         self.record.clear();
         self.ends.clear();
         self.field_start = 0;
@@ -98,6 +106,16 @@ impl CsvReader {
                 return on_event(Event::ErrorObject);
             }
             self.at_record_start = false;
+            if self.in_quotes && !self.quote_pending {
+                let quote = memchr::memchr(b'"', &chunk[index..]).map_or(chunk.len(), |offset| index + offset);
+                self.record.extend_from_slice(&chunk[index..quote]);
+                if quote == chunk.len() {
+                    return true;
+                }
+                self.quote_pending = true;
+                index = quote + 1;
+                continue;
+            }
             if self.in_quotes {
                 if self.quote_pending {
                     self.quote_pending = false;
@@ -130,10 +148,10 @@ impl CsvReader {
                     }
                 }
                 other => {
-                    let run_end = chunk[index..]
-                        .iter()
-                        .position(|byte| matches!(byte, b',' | b'\n' | b'"'))
-                        .map_or(chunk.len(), |offset| index + offset);
+                    let mut run_end = index + 1;
+                    while run_end < chunk.len() && !matches!(chunk[run_end], b',' | b'\n' | b'"') {
+                        run_end += 1;
+                    }
                     if run_end > index + 1 {
                         self.record.extend_from_slice(&chunk[index..run_end]);
                         index = run_end;

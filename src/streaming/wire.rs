@@ -212,10 +212,9 @@ impl RowEncoder for ProtobufRows {
     }
 
     fn end_row(&mut self) {
-        let mut prefix = Vec::with_capacity(6);
-        prefix.push(REPEATED_MESSAGE_TAG);
-        put_varint(&mut prefix, self.row.len() as u64);
-        self.batch.extend_from_slice(&prefix);
+        self.batch.reserve(self.row.len() + 6);
+        self.batch.put_u8(REPEATED_MESSAGE_TAG);
+        encode_varint(self.row.len() as u64, &mut self.batch);
         self.batch.extend_from_slice(&self.row);
         self.row.clear();
         self.rows += 1;
