@@ -7,19 +7,59 @@ use std::time::Duration;
 
 use crate::metabase::{ClientConfig, Credential, Secret};
 
-/// How the gateway runs.
+/// The gateway's own TLS listener, for mTLS identity.
 #[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The server certificate chain (PEM).
+    pub cert: PathBuf,
+    /// The server key (PEM).
+    pub key: PathBuf,
+    /// The CA that signs client certificates (PEM); with it, clients present certificates.
+    pub client_ca: Option<PathBuf>,
+}
+
+/// How the gateway runs.
+#[derive(Clone)]
 pub struct GatewayConfig {
     /// How to reach Metabase and with which credential.
     pub metabase: ClientConfig,
     /// Grants everything to every caller: local development only.
     pub allow_all: bool,
+    /// The policy file, reloaded when it changes.
+    pub policy_file: Option<PathBuf>,
+    /// Identity sources, tried in order.
+    pub identity: Vec<crate::identity::IdentitySource>,
+    /// The gateway's own TLS listener.
+    pub tls: Option<TlsFiles>,
+    /// The audit database; none keeps audit events in the log only.
+    pub audit_db: Option<PathBuf>,
+    /// The environment policy credentials are read from.
+    pub environment: HashMap<String, String>,
     /// How often Metabase's `/api/health` is polled for the gRPC health service.
     pub health_interval: Duration,
     /// How long in-flight calls may run after a shutdown signal.
     pub shutdown_grace: Duration,
     /// The largest request message accepted, in bytes.
     pub max_request_bytes: usize,
+}
+
+impl GatewayConfig {
+    /// Returns a configuration with the defaults for everything but Metabase: no policy (so
+    /// `allow_all` must be set to serve), no identity sources, no TLS, no audit database.
+    pub fn new(metabase: ClientConfig) -> Self {
+        GatewayConfig {
+            metabase,
+            allow_all: false,
+            policy_file: None,
+            identity: Vec::new(),
+            tls: None,
+            audit_db: None,
+            environment: HashMap::new(),
+            health_interval: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(20),
+            max_request_bytes: 4 * 1024 * 1024,
+        }
+    }
 }
 
 /// A configuration value is missing or invalid; the message says which and what would be valid.

@@ -5,14 +5,17 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod emulator;
 pub mod error;
+pub mod identity;
 pub mod metabase;
 pub mod middleware;
 pub mod pb;
+pub mod policy;
 pub mod server;
 pub mod services;
 pub mod streaming;

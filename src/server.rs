@@ -4,16 +4,20 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::server::HealthReporter;
 
+use crate::audit::AuditStore;
 use crate::config::GatewayConfig;
 use crate::metabase::MetabaseClient;
+use crate::middleware::access::{Access, AccessLayer, ClientPool};
 use crate::middleware::deadline::DeadlineLayer;
+use crate::pb::v1::audit_service_server::AuditServiceServer;
 use crate::pb::v1::{
     alert_service_server::AlertServiceServer, card_service_server::CardServiceServer,
     collection_service_server::CollectionServiceServer, dashboard_service_server::DashboardServiceServer,
@@ -21,9 +25,10 @@ use crate::pb::v1::{
     gateway_service_server::GatewayServiceServer, permissions_service_server::PermissionsServiceServer,
     search_service_server::SearchServiceServer, user_service_server::UserServiceServer,
 };
+use crate::policy::{Policy, PolicyStore, RateLimiter};
 use crate::services::{
-    AlertApi, CardApi, CollectionApi, DashboardApi, DatabaseApi, DatasetApi, GatewayApi, GatewayState, PermissionsApi,
-    SearchApi, UserApi,
+    AlertApi, AuditApi, CardApi, CollectionApi, DashboardApi, DatabaseApi, DatasetApi, GatewayApi, GatewayState,
+    PermissionsApi, SearchApi, UserApi,
 };
 
 /// The gateway could not start or stopped with an error.
@@ -41,6 +46,18 @@ pub enum ServeError {
     /// The transport failed.
     #[error("gateway transport failed")]
     Transport(#[source] tonic::transport::Error),
+    /// The policy file is invalid.
+    #[error("policy file is invalid: {0}")]
+    Policy(String),
+    /// Neither a policy nor --allow-all was given.
+    #[error("no policy: pass --policy FILE, or --allow-all for local development")]
+    NoPolicy,
+    /// The audit database could not be opened.
+    #[error("audit database cannot be opened: {0}")]
+    Audit(String),
+    /// The TLS files could not be read.
+    #[error("tls files cannot be read: {0}")]
+    Tls(String),
 }
 
 /// A running gateway.
@@ -96,6 +113,7 @@ const SERVICE_NAMES: &[&str] = &[
     "metabase.gateway.v1.AlertService",
     "metabase.gateway.v1.SearchService",
     "metabase.gateway.v1.GatewayService",
+    "metabase.gateway.v1.AuditService",
 ];
 
 async fn set_health(reporter: &HealthReporter, serving: bool) {
@@ -130,12 +148,46 @@ fn watch_health(
     })
 }
 
+fn tls_config(files: &crate::config::TlsFiles) -> Result<ServerTlsConfig, ServeError> {
+    let read = |path: &std::path::PathBuf| {
+        std::fs::read(path).map_err(|error| ServeError::Tls(format!("{}: {error}", path.display())))
+    };
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?));
+    if let Some(ca) = &files.client_ca {
+        // Clients without a certificate still connect, so they get a clear UNAUTHENTICATED
+        // from the identity layer rather than a failed handshake.
+        tls = tls.client_ca_root(Certificate::from_pem(read(ca)?)).client_auth_optional(true);
+    }
+    Ok(tls)
+}
+
 /// Starts the gateway on a bound listener and returns at once.
 pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<GatewayHandle, ServeError> {
     let address = listener.local_addr().map_err(ServeError::Listener)?;
     let client = MetabaseClient::new(config.metabase.clone()).map_err(ServeError::Client)?;
     let state = Arc::new(GatewayState::new(client.clone()));
     state.refresh_version().await;
+    let policy = match (&config.policy_file, config.allow_all) {
+        (Some(path), _) => {
+            let store = PolicyStore::load(path).map_err(|error| ServeError::Policy(error.to_string()))?;
+            store.spawn_reload(Duration::from_secs(1));
+            store
+        }
+        (None, true) => Arc::new(PolicyStore::from_policy(Policy::allow_all())),
+        (None, false) => return Err(ServeError::NoPolicy),
+    };
+    let audit = match &config.audit_db {
+        Some(path) => Some(Arc::new(AuditStore::open(path).map_err(|error| ServeError::Audit(error.to_string()))?)),
+        None => None,
+    };
+    let pool = Arc::new(ClientPool::new(state.client.clone(), config.metabase.clone(), config.environment.clone()));
+    let access = Arc::new(Access {
+        sources: config.identity.clone(),
+        policy,
+        limiter: RateLimiter::new(),
+        clients: pool,
+        audit: audit.clone(),
+    });
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_health(&reporter, false).await;
     let health_task = watch_health(client, reporter, config.health_interval);
@@ -148,23 +200,30 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
     let reflection = reflection_builder().build_v1().map_err(ServeError::Reflection)?;
     let reflection_alpha = reflection_builder().build_v1alpha().map_err(ServeError::Reflection)?;
     let limit = config.max_request_bytes;
-    let router = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = &config.tls {
+        builder = builder.tls_config(tls_config(tls)?).map_err(ServeError::Transport)?;
+    }
+    let router = builder
         // Enforces the caller's deadline with DEADLINE_EXCEEDED; outermost of our layers so the
         // whole handler, including its Metabase request, is bounded.
         .layer(DeadlineLayer)
+        // Identifies, rate-limits, authorises and audits each call before any handler runs.
+        .layer(AccessLayer(access))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
         .add_service(CardServiceServer::new(CardApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(DashboardServiceServer::new(DashboardApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(CollectionServiceServer::new(CollectionApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(DatabaseServiceServer::new(DatabaseApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(DatasetServiceServer::new(DatasetApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(UserServiceServer::new(UserApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(PermissionsServiceServer::new(PermissionsApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(AlertServiceServer::new(AlertApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(SearchServiceServer::new(SearchApi::new(state.clone())).max_decoding_message_size(limit))
-        .add_service(GatewayServiceServer::new(GatewayApi::new(state)).max_decoding_message_size(limit));
+        .add_service(DashboardServiceServer::new(DashboardApi).max_decoding_message_size(limit))
+        .add_service(CollectionServiceServer::new(CollectionApi).max_decoding_message_size(limit))
+        .add_service(DatabaseServiceServer::new(DatabaseApi).max_decoding_message_size(limit))
+        .add_service(DatasetServiceServer::new(DatasetApi).max_decoding_message_size(limit))
+        .add_service(UserServiceServer::new(UserApi).max_decoding_message_size(limit))
+        .add_service(PermissionsServiceServer::new(PermissionsApi).max_decoding_message_size(limit))
+        .add_service(AlertServiceServer::new(AlertApi).max_decoding_message_size(limit))
+        .add_service(SearchServiceServer::new(SearchApi).max_decoding_message_size(limit))
+        .add_service(GatewayServiceServer::new(GatewayApi::new(state)).max_decoding_message_size(limit))
+        .add_service(AuditServiceServer::new(AuditApi::new(audit)).max_decoding_message_size(limit));
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let (signalled_sender, signalled_receiver) = oneshot::channel::<()>();
     let grace = config.shutdown_grace;

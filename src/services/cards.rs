@@ -1,14 +1,15 @@
-//! CardService: saved questions, models and metrics.
+//! CardService: saved questions, models and metrics, narrowed to the caller's collections.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{GatewayState, failed, total_size};
+use super::{GatewayState, collection_locations, collection_scope, failed, object_scope, total_size};
 use crate::convert::paging::Page;
-use crate::convert::{cards, to_json};
+use crate::convert::{cards, collection_value, to_json};
 use crate::error::GatewayError;
 use crate::metabase::{CardFilter as UpstreamFilter, CardId};
+use crate::middleware::call::CallContext;
 use crate::pb::v1::card_service_server::CardService;
 use crate::pb::v1::{
     Card, CardFilter, CreateCardRequest, ExportCardRequest, GetCardRequest, ListCardsRequest, ListCardsResponse,
@@ -43,28 +44,57 @@ fn filter(raw: i32) -> Result<UpstreamFilter, GatewayError> {
     })
 }
 
+/// Reads a card, notes it for the audit, and checks it against the caller's narrowing.
+pub async fn readable_card(call: &CallContext, card_id: i64) -> Result<serde_json::Value, Status> {
+    let card = call.client.cards().get(CardId(card_id), false).await.map_err(failed(format!("card {card_id}")))?;
+    let card = to_json(&card);
+    call.note_resource("card", card_id);
+    let scope = object_scope(&card, None);
+    if let Some(collection) = scope.id {
+        call.note_resource("collection", collection);
+    }
+    call.check_collection(&scope)?;
+    if let Some(database) = card.get("database_id").and_then(serde_json::Value::as_i64) {
+        call.check_database(database)?;
+    }
+    Ok(card)
+}
+
 #[tonic::async_trait]
 impl CardService for CardApi {
     async fn list_cards(&self, request: Request<ListCardsRequest>) -> Result<Response<ListCardsResponse>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let filter = filter(request.filter)?;
-        let listed = self.state.client.cards().list(filter, request.model_id).await.map_err(failed("cards"))?;
-        let (listed, total) = page.slice(listed);
+        let listed = call.client.cards().list(filter, request.model_id).await.map_err(failed("cards"))?;
+        let visible: Vec<Card> = listed
+            .iter()
+            .map(to_json)
+            .filter(|card| call.sees_collection(&object_scope(card, None)))
+            .filter(|card| {
+                card.get("database_id")
+                    .and_then(serde_json::Value::as_i64)
+                    .is_none_or(|database| call.sees_database(database))
+            })
+            .map(cards::card)
+            .collect();
+        let (visible, total) = page.slice(visible);
         Ok(Response::new(ListCardsResponse {
-            cards: listed.iter().map(|card| cards::card(to_json(card))).collect(),
+            cards: visible,
             next_page_token: page.next_token(total),
             total_size: total_size(total),
         }))
     }
 
     async fn get_card(&self, request: Request<GetCardRequest>) -> Result<Response<Card>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
+        readable_card(&call, request.card_id).await?;
         // legacy-mbql exists from 0.57; older releases return legacy MBQL anyway.
         let legacy = request.legacy_mbql
             && self.state.version().await.and_then(|version| version.parsed).is_none_or(|version| version.minor >= 57);
-        let card = self
-            .state
+        let card = call
             .client
             .cards()
             .get(CardId(request.card_id), legacy)
@@ -74,23 +104,48 @@ impl CardService for CardApi {
     }
 
     async fn create_card(&self, request: Request<CreateCardRequest>) -> Result<Response<Card>, Status> {
-        let body = cards::create_body(request.into_inner())?;
-        let card = self.state.client.cards().create(body).await.map_err(failed("new card"))?;
-        Ok(Response::new(cards::card(to_json(&card))))
+        let call = CallContext::of(&request)?;
+        let request = request.into_inner();
+        let target = request.collection_id.as_ref().map(collection_value).and_then(|value| value.as_i64());
+        let locations = collection_locations(&call).await?;
+        call.check_collection(&collection_scope(target, &locations))?;
+        if let Some(database) =
+            request.dataset_query.as_ref().and_then(|query| query.fields.get("database")).and_then(|value| match value
+                .kind
+            {
+                Some(prost_types::value::Kind::NumberValue(number)) => Some(number as i64),
+                _ => None,
+            })
+        {
+            call.check_database(database)?;
+        }
+        let body = cards::create_body(request)?;
+        let card = call.client.cards().create(body).await.map_err(failed("new card"))?;
+        let converted = cards::card(to_json(&card));
+        call.note_resource("card", converted.id);
+        Ok(Response::new(converted))
     }
 
     async fn update_card(&self, request: Request<UpdateCardRequest>) -> Result<Response<Card>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let id = request.card_id;
+        readable_card(&call, id).await?;
+        if let Some(target) = request.collection_id.as_ref().filter(|_| request.archived != Some(true)) {
+            let locations = collection_locations(&call).await?;
+            call.check_collection(&collection_scope(collection_value(target).as_i64(), &locations))?;
+        }
         let body = cards::update_body(request);
-        let card = self.state.client.cards().update(CardId(id), body).await.map_err(failed(format!("card {id}")))?;
+        let card = call.client.cards().update(CardId(id), body).await.map_err(failed(format!("card {id}")))?;
         Ok(Response::new(cards::card(to_json(&card))))
     }
 
     type RunCardStream = QueryStream;
 
     async fn run_card(&self, request: Request<RunCardRequest>) -> Result<Response<Self::RunCardStream>, Status> {
-        crate::streaming::run_card(&self.state, request).await
+        let call = CallContext::of(&request)?;
+        readable_card(&call, request.get_ref().card_id).await?;
+        crate::streaming::run_card(&call, request).await
     }
 
     type ExportCardStream = ExportStream;
@@ -99,6 +154,8 @@ impl CardService for CardApi {
         &self,
         request: Request<ExportCardRequest>,
     ) -> Result<Response<Self::ExportCardStream>, Status> {
-        crate::streaming::export_card(&self.state, request).await
+        let call = CallContext::of(&request)?;
+        readable_card(&call, request.get_ref().card_id).await?;
+        crate::streaming::export_card(&call, request).await
     }
 }

@@ -1,14 +1,13 @@
 //! DashboardService: dashboards with their cards and tabs.
 
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
 
-use super::{GatewayState, failed, total_size};
+use super::{collection_locations, collection_scope, failed, object_scope, total_size};
 use crate::convert::paging::Page;
-use crate::convert::{dashboards, to_json};
+use crate::convert::{collection_value, dashboards, to_json};
 use crate::error::GatewayError;
 use crate::metabase::{DashboardFilter as UpstreamFilter, DashboardId, MetabaseError, SearchQuery};
+use crate::middleware::call::CallContext;
 use crate::pb::v1::dashboard_service_server::DashboardService;
 use crate::pb::v1::{
     CreateDashboardRequest, Dashboard, DashboardFilter, GetDashboardRequest, ListDashboardsRequest,
@@ -16,22 +15,39 @@ use crate::pb::v1::{
 };
 
 /// The DashboardService handlers.
-pub struct DashboardApi {
-    state: Arc<GatewayState>,
-}
+#[derive(Debug, Default)]
+pub struct DashboardApi;
 
 impl DashboardApi {
-    /// Returns the service over the shared state.
-    pub fn new(state: Arc<GatewayState>) -> Self {
-        DashboardApi { state }
-    }
-
     /// Lists dashboards through search, for Metabase releases that removed the deprecated
     /// `GET /api/dashboard`. Search results carry fewer keys than the list did.
-    async fn list_by_search(&self, archived: bool) -> Result<Vec<Dashboard>, Status> {
+    async fn list_by_search(call: &CallContext, archived: bool) -> Result<Vec<serde_json::Value>, Status> {
         let query = SearchQuery { models: vec!["dashboard".into()], archived, limit: 1000, ..SearchQuery::default() };
-        let found = self.state.client.search().search(&query).await.map_err(failed("dashboards"))?;
-        Ok(found.data.iter().map(|item| dashboards::dashboard(to_json(item))).collect())
+        let found = call.client.search().search(&query).await.map_err(failed("dashboards"))?;
+        Ok(found
+            .data
+            .iter()
+            .map(|item| {
+                let mut item = to_json(item);
+                let collection = item.get("collection").and_then(|collection| collection.get("id")).cloned();
+                item["collection_id"] = collection.unwrap_or(serde_json::Value::Null);
+                item
+            })
+            .collect())
+    }
+
+    /// Reads a dashboard, notes it for the audit, and checks it against the caller's narrowing.
+    async fn readable(call: &CallContext, id: i64) -> Result<serde_json::Value, Status> {
+        let dashboard =
+            call.client.dashboards().get(DashboardId(id)).await.map_err(failed(format!("dashboard {id}")))?;
+        let dashboard = to_json(&dashboard);
+        call.note_resource("dashboard", id);
+        let scope = object_scope(&dashboard, None);
+        if let Some(collection) = scope.id {
+            call.note_resource("collection", collection);
+        }
+        call.check_collection(&scope)?;
+        Ok(dashboard)
     }
 }
 
@@ -55,17 +71,24 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<ListDashboardsRequest>,
     ) -> Result<Response<ListDashboardsResponse>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let upstream_filter = filter(request.filter)?;
-        let listed = match self.state.client.dashboards().list(upstream_filter).await {
-            Ok(listed) => listed.iter().map(|dashboard| dashboards::dashboard(to_json(dashboard))).collect(),
+        let listed: Vec<serde_json::Value> = match call.client.dashboards().list(upstream_filter).await {
+            Ok(listed) => listed.iter().map(to_json).collect(),
             Err(error) if route_is_gone(&error) && upstream_filter != UpstreamFilter::Mine => {
                 tracing::info!("GET /api/dashboard is gone on this metabase; listing dashboards through search");
-                self.list_by_search(upstream_filter == UpstreamFilter::Archived).await?
+                Self::list_by_search(&call, upstream_filter == UpstreamFilter::Archived).await?
             }
             Err(error) => return Err(failed("dashboards")(error)),
         };
+        let locations = collection_locations(&call).await?;
+        let listed: Vec<Dashboard> = listed
+            .into_iter()
+            .filter(|dashboard| call.sees_collection(&object_scope(dashboard, Some(&locations))))
+            .map(dashboards::dashboard)
+            .collect();
         let (listed, total) = page.slice(listed);
         Ok(Response::new(ListDashboardsResponse {
             dashboards: listed,
@@ -75,29 +98,36 @@ impl DashboardService for DashboardApi {
     }
 
     async fn get_dashboard(&self, request: Request<GetDashboardRequest>) -> Result<Response<Dashboard>, Status> {
+        let call = CallContext::of(&request)?;
         let id = request.into_inner().dashboard_id;
-        let dashboard =
-            self.state.client.dashboards().get(DashboardId(id)).await.map_err(failed(format!("dashboard {id}")))?;
-        Ok(Response::new(dashboards::dashboard(to_json(&dashboard))))
+        let dashboard = Self::readable(&call, id).await?;
+        Ok(Response::new(dashboards::dashboard(dashboard)))
     }
 
     async fn create_dashboard(&self, request: Request<CreateDashboardRequest>) -> Result<Response<Dashboard>, Status> {
-        let body = dashboards::create_body(request.into_inner())?;
-        let dashboard = self.state.client.dashboards().create(body).await.map_err(failed("new dashboard"))?;
+        let call = CallContext::of(&request)?;
+        let request = request.into_inner();
+        let target = request.collection_id.as_ref().map(collection_value).and_then(|value| value.as_i64());
+        call.check_collection(&collection_scope(target, &collection_locations(&call).await?))?;
+        let body = dashboards::create_body(request)?;
+        let dashboard = call.client.dashboards().create(body).await.map_err(failed("new dashboard"))?;
         Ok(Response::new(dashboards::dashboard(to_json(&dashboard))))
     }
 
     async fn update_dashboard(&self, request: Request<UpdateDashboardRequest>) -> Result<Response<Dashboard>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let id = request.dashboard_id;
+        Self::readable(&call, id).await?;
+        if let Some(target) = request.collection_id.as_ref().filter(|_| request.archived != Some(true)) {
+            call.check_collection(&collection_scope(
+                collection_value(target).as_i64(),
+                &collection_locations(&call).await?,
+            ))?;
+        }
         let body = dashboards::update_body(request);
-        let dashboard = self
-            .state
-            .client
-            .dashboards()
-            .update(DashboardId(id), body)
-            .await
-            .map_err(failed(format!("dashboard {id}")))?;
+        let dashboard =
+            call.client.dashboards().update(DashboardId(id), body).await.map_err(failed(format!("dashboard {id}")))?;
         Ok(Response::new(dashboards::dashboard(to_json(&dashboard))))
     }
 }

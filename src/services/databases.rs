@@ -1,14 +1,13 @@
 //! DatabaseService: connected warehouses. Connection details carry credentials and are never
 //! logged; Metabase masks their secrets before the gateway sees them.
 
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
 
-use super::{GatewayState, failed, total_size};
+use super::{failed, total_size};
 use crate::convert::paging::Page;
 use crate::convert::{databases, to_json};
 use crate::metabase::DatabaseId;
+use crate::middleware::call::CallContext;
 use crate::pb::v1::database_service_server::DatabaseService;
 use crate::pb::v1::{
     CreateDatabaseRequest, Database, GetDatabaseRequest, ListDatabasesRequest, ListDatabasesResponse,
@@ -16,16 +15,8 @@ use crate::pb::v1::{
 };
 
 /// The DatabaseService handlers.
-pub struct DatabaseApi {
-    state: Arc<GatewayState>,
-}
-
-impl DatabaseApi {
-    /// Returns the service over the shared state.
-    pub fn new(state: Arc<GatewayState>) -> Self {
-        DatabaseApi { state }
-    }
-}
+#[derive(Debug, Default)]
+pub struct DatabaseApi;
 
 #[tonic::async_trait]
 impl DatabaseService for DatabaseApi {
@@ -33,9 +24,10 @@ impl DatabaseService for DatabaseApi {
         &self,
         request: Request<ListDatabasesRequest>,
     ) -> Result<Response<ListDatabasesResponse>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
-        let listed = self.state.client.databases().list(request.include_tables).await.map_err(failed("databases"))?;
+        let listed = call.client.databases().list(request.include_tables).await.map_err(failed("databases"))?;
         let converted: Vec<Database> =
             listed.data.iter().map(|database| databases::database(to_json(database))).collect();
         let (converted, total) = page.slice(converted);
@@ -47,10 +39,12 @@ impl DatabaseService for DatabaseApi {
     }
 
     async fn get_database(&self, request: Request<GetDatabaseRequest>) -> Result<Response<Database>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let id = request.database_id;
-        let database = self
-            .state
+        call.note_resource("database", id);
+        call.check_database(id)?;
+        let database = call
             .client
             .databases()
             .get(DatabaseId(id), request.include_tables)
@@ -60,22 +54,24 @@ impl DatabaseService for DatabaseApi {
     }
 
     async fn create_database(&self, request: Request<CreateDatabaseRequest>) -> Result<Response<Database>, Status> {
+        let call = CallContext::of(&request)?;
+        if !call.sees_database(i64::MAX) {
+            call.check_database(0)?;
+        }
         let body = databases::create_body(request.into_inner())?;
-        let database = self.state.client.databases().create(body).await.map_err(failed("new database"))?;
+        let database = call.client.databases().create(body).await.map_err(failed("new database"))?;
         Ok(Response::new(databases::database(to_json(&database))))
     }
 
     async fn update_database(&self, request: Request<UpdateDatabaseRequest>) -> Result<Response<Database>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let id = request.database_id;
+        call.note_resource("database", id);
+        call.check_database(id)?;
         let body = databases::update_body(request);
-        let database = self
-            .state
-            .client
-            .databases()
-            .update(DatabaseId(id), body)
-            .await
-            .map_err(failed(format!("database {id}")))?;
+        let database =
+            call.client.databases().update(DatabaseId(id), body).await.map_err(failed(format!("database {id}")))?;
         Ok(Response::new(databases::database(to_json(&database))))
     }
 
@@ -83,14 +79,12 @@ impl DatabaseService for DatabaseApi {
         &self,
         request: Request<SyncDatabaseSchemaRequest>,
     ) -> Result<Response<SyncDatabaseSchemaResponse>, Status> {
+        let call = CallContext::of(&request)?;
         let id = request.into_inner().database_id;
-        let answer = self
-            .state
-            .client
-            .databases()
-            .sync_schema(DatabaseId(id))
-            .await
-            .map_err(failed(format!("database {id}")))?;
+        call.note_resource("database", id);
+        call.check_database(id)?;
+        let answer =
+            call.client.databases().sync_schema(DatabaseId(id)).await.map_err(failed(format!("database {id}")))?;
         let status = answer.get("status").and_then(serde_json::Value::as_str).unwrap_or("ok").to_owned();
         Ok(Response::new(SyncDatabaseSchemaResponse { status }))
     }

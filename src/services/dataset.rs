@@ -1,24 +1,24 @@
 //! DatasetService: ad-hoc queries and exports, streamed.
 
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
 
-use super::GatewayState;
+use crate::middleware::call::CallContext;
 use crate::pb::v1::dataset_service_server::DatasetService;
-use crate::pb::v1::{ExportQueryRequest, RunQueryRequest};
+use crate::pb::v1::{ExportQueryRequest, RunQueryRequest, export_query_request, run_query_request};
 use crate::streaming::{ExportStream, QueryStream};
 
 /// The DatasetService handlers.
-pub struct DatasetApi {
-    state: Arc<GatewayState>,
-}
+#[derive(Debug, Default)]
+pub struct DatasetApi;
 
-impl DatasetApi {
-    /// Returns the service over the shared state.
-    pub fn new(state: Arc<GatewayState>) -> Self {
-        DatasetApi { state }
+/// Checks an ad-hoc query against the caller's policy: native SQL needs datasets: full, and the
+/// database must be within its databases.
+fn check_query(call: &CallContext, rpc: &str, database_id: i64, native: bool) -> Result<(), Status> {
+    call.note_resource("database", database_id);
+    if native {
+        call.check_native(rpc)?;
     }
+    call.check_database(database_id)
 }
 
 #[tonic::async_trait]
@@ -26,7 +26,10 @@ impl DatasetService for DatasetApi {
     type RunQueryStream = QueryStream;
 
     async fn run_query(&self, request: Request<RunQueryRequest>) -> Result<Response<Self::RunQueryStream>, Status> {
-        crate::streaming::run_query(&self.state, request).await
+        let call = CallContext::of(&request)?;
+        let native = matches!(request.get_ref().query, Some(run_query_request::Query::Native(_)));
+        check_query(&call, "/metabase.gateway.v1.DatasetService/RunQuery", request.get_ref().database_id, native)?;
+        crate::streaming::run_query(&call, request).await
     }
 
     type ExportQueryStream = ExportStream;
@@ -35,6 +38,9 @@ impl DatasetService for DatasetApi {
         &self,
         request: Request<ExportQueryRequest>,
     ) -> Result<Response<Self::ExportQueryStream>, Status> {
-        crate::streaming::export_query(&self.state, request).await
+        let call = CallContext::of(&request)?;
+        let native = matches!(request.get_ref().query, Some(export_query_request::Query::Native(_)));
+        check_query(&call, "/metabase.gateway.v1.DatasetService/ExportQuery", request.get_ref().database_id, native)?;
+        crate::streaming::export_query(&call, request).await
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::{GatewayState, TESTED_RANGE};
+use crate::middleware::call::CallContext;
 use crate::pb::v1::gateway_service_server::GatewayService;
 use crate::pb::v1::{GetServerInfoRequest, GetServerInfoResponse, WhoAmIRequest, WhoAmIResponse};
 
@@ -22,8 +23,26 @@ impl GatewayApi {
 
 #[tonic::async_trait]
 impl GatewayService for GatewayApi {
-    async fn who_am_i(&self, _request: Request<WhoAmIRequest>) -> Result<Response<WhoAmIResponse>, Status> {
-        Err(Status::unimplemented("WhoAmI needs caller identity, which arrives with the policy feature"))
+    async fn who_am_i(&self, request: Request<WhoAmIRequest>) -> Result<Response<WhoAmIResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let rule = call.rule.and_then(|index| call.policy.rule(index));
+        let mut response = WhoAmIResponse {
+            principal: call.identity.principal.clone(),
+            identity_source: call.identity.source.clone(),
+            metabase_principal: format!("{} ({})", call.credential, call.client.credential_description()),
+            dry_run: call.dry_run,
+            ..Default::default()
+        };
+        if let Some(rule) = rule {
+            response.grants =
+                rule.grants.iter().map(|(capability, level)| (capability.clone(), level.as_str().to_owned())).collect();
+            response.collections = rule.collections.clone().unwrap_or_default();
+            response.databases = rule.databases.clone().unwrap_or_default();
+            response.max_rows = rule.max_rows.map(|rows| rows as i64);
+            response.policy_match = rule.pattern.clone();
+            response.rate = rule.rate.clone().unwrap_or_default();
+        }
+        Ok(Response::new(response))
     }
 
     async fn get_server_info(

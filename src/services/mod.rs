@@ -2,6 +2,7 @@
 //! makes one Metabase call and converts the answer back; conversions live in `convert/`.
 
 mod alerts;
+mod audit;
 mod cards;
 mod collections;
 mod dashboards;
@@ -12,10 +13,13 @@ mod permissions;
 mod search;
 mod users;
 
+use std::collections::HashMap;
+
 use tokio::sync::RwLock;
 use tonic::Status;
 
 pub use self::alerts::AlertApi;
+pub use self::audit::AuditApi;
 pub use self::cards::CardApi;
 pub use self::collections::CollectionApi;
 pub use self::dashboards::DashboardApi;
@@ -27,6 +31,8 @@ pub use self::search::SearchApi;
 pub use self::users::UserApi;
 use crate::error::GatewayError;
 use crate::metabase::{MetabaseClient, MetabaseError, MetabaseVersion};
+use crate::middleware::call::CallContext;
+use crate::policy::CollectionScope;
 
 /// The Metabase version the gateway last read, and whether it is in the tested range.
 #[derive(Debug, Clone)]
@@ -81,6 +87,45 @@ impl GatewayState {
     pub async fn version(&self) -> Option<KnownVersion> {
         self.version.read().await.clone()
     }
+}
+
+/// Returns the collection scope of an object that carries `collection_id` and, hydrated, a
+/// `collection` with its `location` (cards, dashboards); `locations` fills in the ancestry when
+/// the object carries none.
+pub fn object_scope(object: &serde_json::Value, locations: Option<&HashMap<i64, String>>) -> CollectionScope {
+    let id = object.get("collection_id").and_then(serde_json::Value::as_i64);
+    let hydrated =
+        object.get("collection").and_then(|collection| collection.get("location")).and_then(serde_json::Value::as_str);
+    let from_map = id.and_then(|id| locations.and_then(|map| map.get(&id))).map(String::as_str);
+    crate::middleware::call::scope(id, hydrated.or(from_map))
+}
+
+/// Returns every live collection's location by id, read from the collection tree, for checking
+/// lists against a principal's collection narrowing. Empty when the caller is not narrowed.
+pub async fn collection_locations(call: &CallContext) -> Result<HashMap<i64, String>, Status> {
+    if !call.narrows_collections() {
+        return Ok(HashMap::new());
+    }
+    let tree = call.client.collections().tree(false, None).await.map_err(failed("collection tree"))?;
+    let mut locations = HashMap::new();
+    let mut pending: Vec<serde_json::Value> = tree.iter().map(crate::convert::to_json).collect();
+    while let Some(node) = pending.pop() {
+        if let (Some(id), Some(location)) = (
+            node.get("id").and_then(serde_json::Value::as_i64),
+            node.get("location").and_then(serde_json::Value::as_str),
+        ) {
+            locations.insert(id, location.to_owned());
+        }
+        if let Some(children) = node.get("children").and_then(serde_json::Value::as_array) {
+            pending.extend(children.iter().cloned());
+        }
+    }
+    Ok(locations)
+}
+
+/// Returns the scope of a collection id, with its ancestry from `locations`.
+pub fn collection_scope(id: Option<i64>, locations: &HashMap<i64, String>) -> CollectionScope {
+    crate::middleware::call::scope(id, id.and_then(|id| locations.get(&id)).map(String::as_str))
 }
 
 /// Returns a closure turning a client error about `subject` into a status.

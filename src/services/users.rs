@@ -1,14 +1,13 @@
 //! UserService: people (API-key users are not listed, as in Metabase).
 
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
 
-use super::{GatewayState, failed, total_size};
+use super::{failed, total_size};
 use crate::convert::paging::Page;
 use crate::convert::{to_json, users};
 use crate::error::GatewayError;
 use crate::metabase::{GroupId, UserId, UserStatus as UpstreamStatus};
+use crate::middleware::call::CallContext;
 use crate::pb::v1::user_service_server::UserService;
 use crate::pb::v1::{
     CreateUserRequest, DeactivateUserRequest, DeactivateUserResponse, GetCurrentUserRequest, GetUserRequest,
@@ -16,16 +15,8 @@ use crate::pb::v1::{
 };
 
 /// The UserService handlers.
-pub struct UserApi {
-    state: Arc<GatewayState>,
-}
-
-impl UserApi {
-    /// Returns the service over the shared state.
-    pub fn new(state: Arc<GatewayState>) -> Self {
-        UserApi { state }
-    }
-}
+#[derive(Debug, Default)]
+pub struct UserApi;
 
 fn status(raw: i32) -> Result<UpstreamStatus, GatewayError> {
     let status = UserStatus::try_from(raw)
@@ -40,10 +31,10 @@ fn status(raw: i32) -> Result<UpstreamStatus, GatewayError> {
 #[tonic::async_trait]
 impl UserService for UserApi {
     async fn list_users(&self, request: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
-        let listed = self
-            .state
+        let listed = call
             .client
             .users()
             .list(
@@ -64,27 +55,31 @@ impl UserService for UserApi {
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
+        let call = CallContext::of(&request)?;
         let id = request.into_inner().user_id;
-        let user = self.state.client.users().get(UserId(id)).await.map_err(failed(format!("user {id}")))?;
+        let user = call.client.users().get(UserId(id)).await.map_err(failed(format!("user {id}")))?;
         Ok(Response::new(users::user(to_json(&user))))
     }
 
-    async fn get_current_user(&self, _request: Request<GetCurrentUserRequest>) -> Result<Response<User>, Status> {
-        let user = self.state.client.users().current().await.map_err(failed("the current user"))?;
+    async fn get_current_user(&self, request: Request<GetCurrentUserRequest>) -> Result<Response<User>, Status> {
+        let call = CallContext::of(&request)?;
+        let user = call.client.users().current().await.map_err(failed("the current user"))?;
         Ok(Response::new(users::user(to_json(&user))))
     }
 
     async fn create_user(&self, request: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
+        let call = CallContext::of(&request)?;
         let body = users::create_body(request.into_inner())?;
-        let user = self.state.client.users().create(body).await.map_err(failed("new user"))?;
+        let user = call.client.users().create(body).await.map_err(failed("new user"))?;
         Ok(Response::new(users::user(to_json(&user))))
     }
 
     async fn update_user(&self, request: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
+        let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let id = request.user_id;
         let body = users::update_body(request);
-        let user = self.state.client.users().update(UserId(id), body).await.map_err(failed(format!("user {id}")))?;
+        let user = call.client.users().update(UserId(id), body).await.map_err(failed(format!("user {id}")))?;
         Ok(Response::new(users::user(to_json(&user))))
     }
 
@@ -92,14 +87,16 @@ impl UserService for UserApi {
         &self,
         request: Request<DeactivateUserRequest>,
     ) -> Result<Response<DeactivateUserResponse>, Status> {
+        let call = CallContext::of(&request)?;
         let id = request.into_inner().user_id;
-        self.state.client.users().deactivate(UserId(id)).await.map_err(failed(format!("user {id}")))?;
+        call.client.users().deactivate(UserId(id)).await.map_err(failed(format!("user {id}")))?;
         Ok(Response::new(DeactivateUserResponse { success: true }))
     }
 
     async fn reactivate_user(&self, request: Request<ReactivateUserRequest>) -> Result<Response<User>, Status> {
+        let call = CallContext::of(&request)?;
         let id = request.into_inner().user_id;
-        let user = self.state.client.users().reactivate(UserId(id)).await.map_err(failed(format!("user {id}")))?;
+        let user = call.client.users().reactivate(UserId(id)).await.map_err(failed(format!("user {id}")))?;
         Ok(Response::new(users::user(to_json(&user))))
     }
 }

@@ -28,12 +28,12 @@ use self::wire::QueryResultChunk;
 use crate::convert::json::{from_list, from_struct};
 use crate::error::GatewayError;
 use crate::metabase::ExportFormat;
+use crate::middleware::call::CallContext;
 use crate::middleware::deadline::Deadline;
 use crate::pb::v1::{
     ExportCardRequest, ExportChunk, ExportFormat as WireFormat, ExportQueryRequest, RunCardRequest, RunQueryRequest,
     run_query_request,
 };
-use crate::services::GatewayState;
 
 /// A stream of query result chunks.
 pub type QueryStream = Pin<Box<dyn Stream<Item = Result<QueryResultChunk, Status>> + Send>>;
@@ -75,18 +75,18 @@ fn check_max_rows(max_rows: i64) -> Result<(), GatewayError> {
 }
 
 fn query_stream(
-    state: &GatewayState,
+    call: &CallContext,
     deadline: Option<Deadline>,
     source: QuerySource,
     limit: RowLimit,
 ) -> Response<QueryStream> {
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-    spawn_bounded(deadline, sender.clone(), results::produce(state.client.clone(), source, limit, sender));
+    spawn_bounded(deadline, sender.clone(), results::produce(call.clone(), source, limit, sender));
     Response::new(Box::pin(ReceiverStream::new(receiver)))
 }
 
 /// Runs a saved question, streaming typed rows past Metabase's 2,000-row JSON cap.
-pub async fn run_card(state: &GatewayState, request: Request<RunCardRequest>) -> Result<Response<QueryStream>, Status> {
+pub async fn run_card(call: &CallContext, request: Request<RunCardRequest>) -> Result<Response<QueryStream>, Status> {
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     check_max_rows(request.max_rows)?;
@@ -94,7 +94,7 @@ pub async fn run_card(state: &GatewayState, request: Request<RunCardRequest>) ->
         return Err(GatewayError::invalid_argument("card_id", "card_id must be a positive id").into());
     }
     let source = QuerySource::Card { id: request.card_id, parameters: parameters(request.parameters) };
-    Ok(query_stream(state, deadline, source, RowLimit::new(request.max_rows, None)))
+    Ok(query_stream(call, deadline, source, RowLimit::new(request.max_rows, call.max_rows())))
 }
 
 /// Returns `/api/dataset`'s body for an ad-hoc query request.
@@ -125,15 +125,12 @@ pub fn dataset_query(
 }
 
 /// Runs an ad-hoc query, streaming typed rows.
-pub async fn run_query(
-    state: &GatewayState,
-    request: Request<RunQueryRequest>,
-) -> Result<Response<QueryStream>, Status> {
+pub async fn run_query(call: &CallContext, request: Request<RunQueryRequest>) -> Result<Response<QueryStream>, Status> {
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     check_max_rows(request.max_rows)?;
     let query = dataset_query(request.database_id, request.query, request.parameters)?;
-    Ok(query_stream(state, deadline, QuerySource::Dataset { query }, RowLimit::new(request.max_rows, None)))
+    Ok(query_stream(call, deadline, QuerySource::Dataset { query }, RowLimit::new(request.max_rows, call.max_rows())))
 }
 
 fn export_format(raw: i32) -> Result<ExportFormat, GatewayError> {
@@ -146,24 +143,20 @@ fn export_format(raw: i32) -> Result<ExportFormat, GatewayError> {
 }
 
 fn export_stream(
-    state: &GatewayState,
+    call: &CallContext,
     deadline: Option<Deadline>,
     source: ExportSource,
     format: ExportFormat,
     format_rows: bool,
 ) -> Response<ExportStream> {
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-    spawn_bounded(
-        deadline,
-        sender.clone(),
-        exports::produce(state.client.clone(), source, format, format_rows, sender),
-    );
+    spawn_bounded(deadline, sender.clone(), exports::produce(call.client.clone(), source, format, format_rows, sender));
     Response::new(Box::pin(ReceiverStream::new(receiver)))
 }
 
 /// Exports a saved question: Metabase's bytes, unchanged.
 pub async fn export_card(
-    state: &GatewayState,
+    call: &CallContext,
     request: Request<ExportCardRequest>,
 ) -> Result<Response<ExportStream>, Status> {
     let deadline = request.extensions().get::<Deadline>().copied();
@@ -173,12 +166,12 @@ pub async fn export_card(
         return Err(GatewayError::invalid_argument("card_id", "card_id must be a positive id").into());
     }
     let source = ExportSource::Card { id: request.card_id, parameters: parameters(request.parameters) };
-    Ok(export_stream(state, deadline, source, format, request.format_rows))
+    Ok(export_stream(call, deadline, source, format, request.format_rows))
 }
 
 /// Exports an ad-hoc query: Metabase's bytes, unchanged.
 pub async fn export_query(
-    state: &GatewayState,
+    call: &CallContext,
     request: Request<ExportQueryRequest>,
 ) -> Result<Response<ExportStream>, Status> {
     let deadline = request.extensions().get::<Deadline>().copied();
@@ -192,5 +185,5 @@ pub async fn export_query(
         None => None,
     };
     let query = dataset_query(request.database_id, query, request.parameters)?;
-    Ok(export_stream(state, deadline, ExportSource::Dataset { query }, format, request.format_rows))
+    Ok(export_stream(call, deadline, ExportSource::Dataset { query }, format, request.format_rows))
 }

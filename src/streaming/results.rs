@@ -15,6 +15,7 @@ use super::wire::{EncodedRows, ProtobufRows, QueryResultChunk, RowEncoder};
 use crate::convert::to_json;
 use crate::error::GatewayError;
 use crate::metabase::{CardId, ExportFormat, MetabaseClient, MetabaseError, RequestBody, check_query_body};
+use crate::middleware::call::CallContext;
 use crate::pb::v1::ResultSource;
 
 /// A batch is sent once it holds this many bytes: well under gRPC's 4 MiB default and the
@@ -64,11 +65,13 @@ async fn send(sender: &ChunkSender, chunk: QueryResultChunk) -> Result<(), Gone>
 }
 
 /// Runs a query to completion into `sender`: header, row batches, summary, or an error status.
-pub async fn produce(client: MetabaseClient, source: QuerySource, limit: RowLimit, sender: ChunkSender) {
+/// The rows sent are noted on the call for its audit event.
+pub async fn produce(call: CallContext, source: QuerySource, limit: RowLimit, sender: ChunkSender) {
     let started = Instant::now();
+    let client = call.client.clone();
     let outcome = match limit.source() {
-        ResultSource::JsonQuery => json_route(&client, &source, limit, &sender, started).await,
-        _ => export_route(&client, &source, limit, &sender, started).await,
+        ResultSource::JsonQuery => json_route(&client, &call, &source, limit, &sender, started).await,
+        _ => export_route(&client, &call, &source, limit, &sender, started).await,
     };
     if let Err(Some(status)) = outcome {
         let _ = sender.send(Err(status)).await;
@@ -114,6 +117,7 @@ fn appended_failure(body: &[u8]) -> Option<Value> {
 
 async fn json_route(
     client: &MetabaseClient,
+    call: &CallContext,
     source: &QuerySource,
     limit: RowLimit,
     sender: &ChunkSender,
@@ -166,6 +170,7 @@ async fn json_route(
     if encoder.rows() > 0 {
         send(sender, QueryResultChunk::rows(encoder.take())).await?;
     }
+    call.note_rows(count as i64);
     let truncated = value["data"].get("rows_truncated").is_some_and(|value| !value.is_null());
     let summary = limit.summary(count, ResultSource::JsonQuery, truncated, started.elapsed().as_millis() as i64);
     send(sender, QueryResultChunk::summary(summary)).await?;
@@ -286,6 +291,7 @@ impl ExportRows {
 
 async fn export_route(
     client: &MetabaseClient,
+    call: &CallContext,
     source: &QuerySource,
     limit: RowLimit,
     sender: &ChunkSender,
@@ -349,6 +355,7 @@ async fn export_route(
         rows.ready.push(batch);
     }
     rows.flush(sender).await?;
+    call.note_rows(rows.count as i64);
     let summary = limit.summary(rows.count, ResultSource::Export, false, started.elapsed().as_millis() as i64);
     send(sender, QueryResultChunk::summary(summary)).await?;
     Ok(())

@@ -2,13 +2,17 @@
 //! wiremock server for exact error cases), called through the generated clients.
 
 mod alerts;
+mod audit;
 mod cards;
 mod collections;
 mod dashboards;
 mod databases;
 mod errors;
 mod exports;
+mod identity;
 mod permissions;
+mod policed;
+mod policy;
 mod search;
 mod secrets;
 mod server;

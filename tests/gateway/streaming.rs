@@ -260,17 +260,10 @@ async fn bad_requests_are_refused_before_any_stream() {
         .err()
         .unwrap();
     assert_eq!(status.code(), Code::InvalidArgument);
-    let missing = collect(
-        stack
-            .cards()
-            .run_card(RunCardRequest { card_id: 424242, parameters: None, max_rows: 0 })
-            .await
-            .unwrap()
-            .into_inner(),
-        0,
-    )
-    .await
-    .err()
-    .unwrap();
+    let missing = stack
+        .cards()
+        .run_card(RunCardRequest { card_id: 424242, parameters: None, max_rows: 0 })
+        .await
+        .expect_err("a missing card fails before any stream");
     assert_eq!(missing.code(), Code::NotFound);
 }

@@ -29,13 +29,11 @@ pub struct Stack {
 
 /// Returns a gateway configuration for a Metabase URL and credential.
 pub fn gateway_config(url: String, credential: Credential) -> GatewayConfig {
-    GatewayConfig {
-        metabase: ClientConfig::new(url, credential).with_timeout(Duration::from_secs(10)),
-        allow_all: true,
-        health_interval: Duration::from_millis(200),
-        shutdown_grace: Duration::from_secs(2),
-        max_request_bytes: 4 * 1024 * 1024,
-    }
+    let mut config = GatewayConfig::new(ClientConfig::new(url, credential).with_timeout(Duration::from_secs(10)));
+    config.allow_all = true;
+    config.health_interval = Duration::from_millis(200);
+    config.shutdown_grace = Duration::from_secs(2);
+    config
 }
 
 /// Starts a gateway on a loopback port in front of `url` and connects a channel to it.

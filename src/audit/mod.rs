@@ -1,0 +1,59 @@
+//! The audit trail: one [`AuditEvent`] per gRPC call, with a sentence a person can read, stored
+//! durably in SQLite ([`AuditStore`], queried by AuditService) and emitted as a structured log
+//! line ([`log_event`]).
+//!
+//! Events record request parameters but never credentials or row data: the event type has no
+//! field for either.
+
+mod event;
+mod log;
+mod phrases;
+mod sentence;
+mod store;
+mod table;
+
+use std::path::PathBuf;
+
+pub use event::{AuditEvent, Decision, UnknownDecision};
+pub use log::log_event;
+pub use phrases::{Object, PACKAGE, Place, RPC_PHRASES, RpcPhrase, full_rpc_path, phrase_for, short_rpc_name};
+pub use sentence::{sentence, thousands};
+pub use store::{AuditFilter, AuditStore};
+
+/// Why the audit store could not open, record or list.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The database file could not be opened or prepared.
+    #[error("audit database {} could not be opened", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// SQLite refused to switch the database to write-ahead logging.
+    #[error("audit database {} stays in journal mode {journal_mode} instead of wal", path.display())]
+    NotWal {
+        /// The database file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        journal_mode: String,
+    },
+    /// A statement against the audit database failed.
+    #[error("audit database statement failed")]
+    Sqlite(#[from] rusqlite::Error),
+    /// An event's resources or parameters could not be encoded as JSON.
+    #[error("audit event could not be encoded as json")]
+    Encode(#[source] serde_json::Error),
+    /// A stored event could not be read back.
+    #[error("audit event {id} has an unreadable {column}: {reason}")]
+    Corrupt {
+        /// The event's id.
+        id: String,
+        /// The column that could not be parsed.
+        column: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}

@@ -1,0 +1,292 @@
+//! The readable sentence of an audit event, such as
+//! "orders-api ran saved question 42 in collection 7: allowed, 1,532 rows, 84 ms" or
+//! "agent-7 tried to create a user: denied, its policy grants users: off".
+
+use std::collections::BTreeMap;
+
+use super::event::Decision;
+use super::phrases::{Object, Place, RpcPhrase, phrase_for, short_rpc_name};
+
+/// Who the sentence names when the caller was not identified.
+const UNIDENTIFIED: &str = "an unidentified caller";
+
+/// Returns a sentence a person can read for one call: who did what to which resources, what the
+/// policy decided and why, and how the call ended (rows, failure code, duration).
+///
+/// A denied call reads "tried to ..." and ends with the reason; an allowed or dry-run call reads
+/// in the past tense and ends with the outcome and duration. Rows and milliseconds carry
+/// thousands separators; an RPC outside the gateway's table reads "called Service/Method".
+#[allow(clippy::too_many_arguments)]
+pub fn sentence(
+    principal: &str,
+    rpc: &str,
+    resources: &BTreeMap<String, i64>,
+    decision: Decision,
+    reason: &str,
+    rows: Option<i64>,
+    duration_ms: i64,
+    grpc_code: &str,
+) -> String {
+    let subject = if principal.is_empty() { UNIDENTIFIED } else { principal };
+    let reason_clause = if reason.is_empty() { String::new() } else { format!(", {reason}") };
+    let duration = format!("{} ms", thousands(duration_ms));
+    match decision {
+        Decision::Denied => {
+            let action = action(rpc, resources, Tense::Infinitive);
+            format!("{subject} tried to {action}: denied{reason_clause}")
+        }
+        Decision::Allowed => {
+            let action = action(rpc, resources, Tense::Past);
+            let outcome = outcome(grpc_code, rows);
+            format!("{subject} {action}: allowed{outcome}, {duration}")
+        }
+        Decision::DryRunDenied => {
+            let action = action(rpc, resources, Tense::Past);
+            let outcome = outcome(grpc_code, rows);
+            format!("{subject} {action}: would be denied (dry run){reason_clause}{outcome}, {duration}")
+        }
+    }
+}
+
+/// Formats an integer with a comma every three digits: `1532` becomes `1,532`.
+pub fn thousands(number: i64) -> String {
+    let digits = number.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if number < 0 {
+        grouped.push('-');
+    }
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+#[derive(Clone, Copy)]
+enum Tense {
+    Past,
+    Infinitive,
+}
+
+/// Returns the verb phrase with its object and place, such as "ran saved question 42 in
+/// collection 7" or "run an ad-hoc query on database 1".
+fn action(rpc: &str, resources: &BTreeMap<String, i64>, tense: Tense) -> String {
+    let Some(phrase) = phrase_for(rpc) else {
+        let verb = match tense {
+            Tense::Past => "called",
+            Tense::Infinitive => "call",
+        };
+        return format!("{verb} {}", short_rpc_name(rpc));
+    };
+    let verb = match tense {
+        Tense::Past => phrase.past,
+        Tense::Infinitive => phrase.infinitive,
+    };
+    let object = object(phrase, resources);
+    let place = place(phrase, resources);
+    format!("{verb} {object}{place}")
+}
+
+fn object(phrase: &RpcPhrase, resources: &BTreeMap<String, i64>) -> String {
+    match phrase.object {
+        Object::Fixed(text) => text.to_owned(),
+        Object::Resource { kind, with_id, without_id } => match resources.get(kind) {
+            Some(id) => with_id.replace("{}", &id.to_string()),
+            None => without_id.to_owned(),
+        },
+    }
+}
+
+fn place(phrase: &RpcPhrase, resources: &BTreeMap<String, i64>) -> String {
+    let (kind, preposition) = match phrase.place {
+        Place::None => return String::new(),
+        Place::Collection => ("collection", "in"),
+        Place::Database => ("database", "on"),
+    };
+    match resources.get(kind) {
+        Some(id) => format!(" {preposition} {kind} {id}"),
+        None => String::new(),
+    }
+}
+
+/// Returns ", 1,532 rows" for a call that ended OK, or ", failed with NOT_FOUND" (with
+/// " after 10 rows" when rows had been sent) for one that did not.
+fn outcome(grpc_code: &str, rows: Option<i64>) -> String {
+    let succeeded = grpc_code.is_empty() || grpc_code == "OK";
+    match (succeeded, rows) {
+        (true, None) => String::new(),
+        (true, Some(count)) => format!(", {}", row_count(count)),
+        (false, None) => format!(", failed with {grpc_code}"),
+        (false, Some(count)) => format!(", failed with {grpc_code} after {}", row_count(count)),
+    }
+}
+
+fn row_count(count: i64) -> String {
+    if count == 1 { "1 row".to_owned() } else { format!("{} rows", thousands(count)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::phrases::{PACKAGE, RPC_PHRASES};
+
+    fn resources(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+        pairs.iter().map(|(kind, id)| ((*kind).to_owned(), *id)).collect()
+    }
+
+    fn path(short_name: &str) -> String {
+        format!("/{PACKAGE}.{short_name}")
+    }
+
+    #[test]
+    fn allowed_run_reads_with_rows_and_duration() {
+        let touched = resources(&[("card", 42), ("collection", 7)]);
+        let text =
+            sentence("orders-api", &path("CardService/RunCard"), &touched, Decision::Allowed, "", Some(1532), 84, "OK");
+        assert_eq!(text, "orders-api ran saved question 42 in collection 7: allowed, 1,532 rows, 84 ms");
+    }
+
+    #[test]
+    fn denied_call_reads_tried_to_with_the_reason() {
+        let reason = "its policy grants users: off";
+        let text = sentence(
+            "agent-7",
+            &path("UserService/CreateUser"),
+            &resources(&[]),
+            Decision::Denied,
+            reason,
+            None,
+            3,
+            "PERMISSION_DENIED",
+        );
+        assert_eq!(text, "agent-7 tried to create a user: denied, its policy grants users: off");
+        let run = sentence(
+            "agent-7",
+            &path("CardService/RunCard"),
+            &resources(&[("card", 42)]),
+            Decision::Denied,
+            "",
+            None,
+            1,
+            "PERMISSION_DENIED",
+        );
+        assert_eq!(run, "agent-7 tried to run saved question 42: denied");
+    }
+
+    #[test]
+    fn allowed_call_that_failed_upstream_names_the_code() {
+        let text = sentence(
+            "orders-api",
+            &path("CardService/GetCard"),
+            &resources(&[("card", 42)]),
+            Decision::Allowed,
+            "",
+            None,
+            12,
+            "NOT_FOUND",
+        );
+        assert_eq!(text, "orders-api read saved question 42: allowed, failed with NOT_FOUND, 12 ms");
+        let streamed = sentence(
+            "orders-api",
+            &path("CardService/RunCard"),
+            &resources(&[("card", 42)]),
+            Decision::Allowed,
+            "",
+            Some(2000),
+            40,
+            "INTERNAL",
+        );
+        assert_eq!(streamed, "orders-api ran saved question 42: allowed, failed with INTERNAL after 2,000 rows, 40 ms");
+    }
+
+    #[test]
+    fn dry_run_denial_reads_would_be_denied_with_reason_and_duration() {
+        let reason = "its policy grants users: off";
+        let text = sentence(
+            "agent-7",
+            &path("UserService/CreateUser"),
+            &resources(&[]),
+            Decision::DryRunDenied,
+            reason,
+            None,
+            5,
+            "OK",
+        );
+        assert_eq!(text, "agent-7 created a user: would be denied (dry run), its policy grants users: off, 5 ms");
+    }
+
+    #[test]
+    fn ad_hoc_queries_name_their_database() {
+        let touched = resources(&[("database", 1)]);
+        let text =
+            sentence("agent-7", &path("DatasetService/RunQuery"), &touched, Decision::Allowed, "", Some(1), 1234, "OK");
+        assert_eq!(text, "agent-7 ran an ad-hoc query on database 1: allowed, 1 row, 1,234 ms");
+    }
+
+    #[test]
+    fn unknown_rpcs_and_unidentified_callers_still_read() {
+        let text = sentence(
+            "",
+            "/grpc.health.v1.Health/Check",
+            &resources(&[]),
+            Decision::Denied,
+            "",
+            None,
+            0,
+            "UNAUTHENTICATED",
+        );
+        assert_eq!(text, "an unidentified caller tried to call Health/Check: denied");
+        let allowed =
+            sentence("ops", "/grpc.health.v1.Health/Check", &resources(&[]), Decision::Allowed, "", None, 0, "OK");
+        assert_eq!(allowed, "ops called Health/Check: allowed, 0 ms");
+    }
+
+    #[test]
+    fn numbers_carry_thousands_separators() {
+        let cases = [(0, "0"), (7, "7"), (999, "999"), (1000, "1,000"), (1532, "1,532"), (999_999, "999,999")];
+        for (number, expected) in cases {
+            assert_eq!(thousands(number), expected);
+        }
+        assert_eq!(thousands(1_048_575), "1,048,575");
+        assert_eq!(thousands(-1_234_567), "-1,234,567");
+        assert_eq!(thousands(i64::MIN), "-9,223,372,036,854,775,808");
+    }
+
+    #[test]
+    fn every_rpc_in_the_table_has_its_own_phrase_in_both_tenses() {
+        for phrase in RPC_PHRASES {
+            let rpc = path(phrase.rpc);
+            let allowed = sentence("p", &rpc, &resources(&[]), Decision::Allowed, "", None, 1, "OK");
+            let denied = sentence("p", &rpc, &resources(&[]), Decision::Denied, "r", None, 1, "PERMISSION_DENIED");
+            assert!(!allowed.contains("called"), "{}: {allowed}", phrase.rpc);
+            assert!(allowed.starts_with(&format!("p {} ", phrase.past)), "{}: {allowed}", phrase.rpc);
+            assert!(denied.starts_with(&format!("p tried to {} ", phrase.infinitive)), "{}: {denied}", phrase.rpc);
+            assert!(!allowed.contains("{}") && !denied.contains("{}"), "{}: {allowed}", phrase.rpc);
+        }
+    }
+
+    #[test]
+    fn every_rpc_declared_in_the_protos_is_in_the_table() {
+        let proto_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("proto/metabase/gateway/v1");
+        let mut declared = Vec::new();
+        for entry in std::fs::read_dir(&proto_dir).expect("proto directory") {
+            let text = std::fs::read_to_string(entry.expect("proto entry").path()).expect("proto file");
+            let mut service = "";
+            for line in text.lines().map(str::trim) {
+                if let Some(rest) = line.strip_prefix("service ") {
+                    service = rest.split_whitespace().next().unwrap_or_default();
+                } else if let Some(rest) = line.strip_prefix("rpc ") {
+                    let method = rest.split('(').next().unwrap_or_default().trim();
+                    declared.push(format!("{service}/{method}"));
+                }
+            }
+        }
+        assert!(declared.len() >= 40, "found only {declared:?}");
+        for short_name in &declared {
+            assert!(phrase_for(short_name).is_some(), "{short_name} has no phrase");
+        }
+        assert_eq!(declared.len(), RPC_PHRASES.len(), "the table has rpcs the protos do not declare");
+    }
+}

@@ -1,0 +1,227 @@
+//! The flags of each command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::config::GatewayConfig;
+use crate::emulator::EmulatorConfig;
+use crate::identity::{IdentitySource, JwtVerifier};
+use crate::metabase::ClientConfig;
+
+/// The programs the binary runs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the gateway in front of a Metabase.
+    Serve(ServeArgs),
+    /// Runs the gateway with the embedded Metabase emulator and sample data, on loopback.
+    Demo(DemoArgs),
+    /// Runs the Metabase emulator alone: a development and test double, not Metabase.
+    Emulator(EmulatorArgs),
+    /// Checks a policy file, or explains a decision.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `metabase-grpc policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validates a policy file and points at the bad line.
+    Check {
+        /// The policy file.
+        file: PathBuf,
+    },
+    /// Prints the decision for a call and the rule that made it.
+    Explain {
+        /// The policy file.
+        #[arg(long, env = "MBGRPC_POLICY")]
+        policy: PathBuf,
+        /// The caller.
+        #[arg(long)]
+        principal: String,
+        /// The RPC, such as `CardService/GetCard`.
+        #[arg(long)]
+        rpc: String,
+        /// The collection the call touches.
+        #[arg(long)]
+        collection: Option<i64>,
+        /// The ids of that collection's ancestors, outermost first.
+        #[arg(long, value_delimiter = ',')]
+        collection_ancestors: Vec<i64>,
+        /// The database the call touches.
+        #[arg(long)]
+        database: Option<i64>,
+        /// The query is native SQL.
+        #[arg(long)]
+        native: bool,
+    },
+}
+
+/// Flags shared by `serve` and `demo`.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// The address the gRPC server listens on.
+    #[arg(long, env = "MBGRPC_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// How long a Metabase request may take, in seconds.
+    #[arg(long, env = "MBGRPC_METABASE_TIMEOUT_SECS", default_value_t = 30)]
+    pub metabase_timeout_secs: u64,
+    /// How often Metabase's health is checked for the gRPC health service, in seconds.
+    #[arg(long, env = "MBGRPC_HEALTH_INTERVAL_SECS", default_value_t = 5)]
+    pub health_interval_secs: u64,
+    /// How long calls in flight may finish after SIGTERM or SIGINT, in seconds.
+    #[arg(long, env = "MBGRPC_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+    /// The largest request message accepted, in bytes.
+    #[arg(long, env = "MBGRPC_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+}
+
+impl GatewayArgs {
+    pub(crate) fn config(&self, metabase: ClientConfig, allow_all: bool) -> GatewayConfig {
+        let mut config = GatewayConfig::new(metabase.with_timeout(Duration::from_secs(self.metabase_timeout_secs)));
+        config.allow_all = allow_all;
+        config.health_interval = Duration::from_secs(self.health_interval_secs.max(1));
+        config.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
+        config.max_request_bytes = self.max_request_bytes;
+        config
+    }
+}
+
+/// Flags of `metabase-grpc serve`. The Metabase credential comes from the environment:
+/// `MBGRPC_METABASE_API_KEY` (or `MBGRPC_METABASE_API_KEY_FILE`), or `MBGRPC_METABASE_USERNAME`
+/// with `MBGRPC_METABASE_PASSWORD` (or `MBGRPC_METABASE_PASSWORD_FILE`).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Metabase's base URL, such as `https://metabase.internal`.
+    #[arg(long, env = "MBGRPC_METABASE_URL")]
+    pub metabase_url: String,
+    /// Grants every call to every caller. For local development only.
+    #[arg(long, env = "MBGRPC_ALLOW_ALL")]
+    pub allow_all: bool,
+    /// The policy file (YAML); reloaded when it changes.
+    #[arg(long, env = "MBGRPC_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Identity sources, tried in order: `header:NAME`, `xfcc`, `mtls`, `jwt`.
+    #[arg(long = "identity", env = "MBGRPC_IDENTITY", value_delimiter = ',')]
+    pub identity: Vec<String>,
+    /// The gateway's TLS certificate chain (PEM).
+    #[arg(long, env = "MBGRPC_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The gateway's TLS key (PEM).
+    #[arg(long, env = "MBGRPC_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The CA that signs client certificates, for mTLS (PEM).
+    #[arg(long, env = "MBGRPC_CLIENT_CA")]
+    pub client_ca: Option<PathBuf>,
+    /// The JWKS file JWTs are checked against.
+    #[arg(long, env = "MBGRPC_JWT_JWKS")]
+    pub jwt_jwks: Option<PathBuf>,
+    /// The issuer JWTs must name.
+    #[arg(long, env = "MBGRPC_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The audience JWTs must name.
+    #[arg(long, env = "MBGRPC_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// The audit database.
+    #[arg(long, env = "MBGRPC_AUDIT_DB", default_value = "metabase-grpc-audit.db")]
+    pub audit_db: PathBuf,
+    /// Gateway flags.
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+impl ServeArgs {
+    /// Returns the identity sources the flags name.
+    pub fn identity_sources(&self) -> Result<Vec<IdentitySource>, String> {
+        self.identity
+            .iter()
+            .map(|source| match source.as_str() {
+                "xfcc" => Ok(IdentitySource::Xfcc),
+                "mtls" if self.client_ca.is_some() && self.tls_cert.is_some() => Ok(IdentitySource::Mtls),
+                "mtls" => Err("--identity mtls needs --tls-cert, --tls-key and --client-ca".to_owned()),
+                "jwt" => {
+                    let jwks = self.jwt_jwks.as_ref().ok_or("--identity jwt needs --jwt-jwks FILE")?;
+                    JwtVerifier::from_jwks_file(jwks, self.jwt_issuer.clone(), self.jwt_audience.clone())
+                        .map(IdentitySource::Jwt)
+                        .map_err(|error| format!("--jwt-jwks {}: {error}", jwks.display()))
+                }
+                other => match other.strip_prefix("header:") {
+                    Some(name) if !name.is_empty() => Ok(IdentitySource::Header(name.to_ascii_lowercase())),
+                    _ => Err(format!("--identity {other}: expected header:NAME, xfcc, mtls or jwt")),
+                },
+            })
+            .collect()
+    }
+}
+
+/// Flags of `metabase-grpc demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Gateway flags.
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    /// Where the emulator's generated sample database is cached.
+    #[arg(long, env = "MBGRPC_EMULATOR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Flags of `metabase-grpc emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// The address to listen on.
+    #[arg(long, env = "MBGRPC_EMULATOR_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// How long a session lives, in seconds (Metabase's default is 14 days).
+    #[arg(long, env = "MBGRPC_EMULATOR_SESSION_TTL_SECS", default_value_t = 14 * 24 * 3600)]
+    pub session_ttl_secs: u64,
+    /// Where the generated sample database is cached.
+    #[arg(long, env = "MBGRPC_EMULATOR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The seeded admin's password.
+    #[arg(long, env = "MBGRPC_EMULATOR_ADMIN_PASSWORD", default_value = "emulator-admin", hide_default_value = true)]
+    pub admin_password: String,
+    /// The seeded analyst's password.
+    #[arg(
+        long,
+        env = "MBGRPC_EMULATOR_ANALYST_PASSWORD",
+        default_value = "emulator-analyst",
+        hide_default_value = true
+    )]
+    pub analyst_password: String,
+    /// The API key in the Administrators group.
+    #[arg(
+        long,
+        env = "MBGRPC_EMULATOR_ADMIN_API_KEY",
+        default_value = "mb_emulator_admin_key",
+        hide_default_value = true
+    )]
+    pub admin_api_key: String,
+    /// The API key in the narrow Analysts group.
+    #[arg(
+        long,
+        env = "MBGRPC_EMULATOR_ANALYST_API_KEY",
+        default_value = "mb_emulator_analyst_key",
+        hide_default_value = true
+    )]
+    pub analyst_api_key: String,
+}
+
+impl EmulatorArgs {
+    /// Returns the emulator configuration these flags describe, with Metabase's row-limit
+    /// variables read from `environment`.
+    pub fn config(&self, environment: &std::collections::HashMap<String, String>) -> EmulatorConfig {
+        let mut config = EmulatorConfig::default().with_environment(environment);
+        config.session_ttl = Duration::from_secs(self.session_ttl_secs);
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        config.credentials.admin_password = self.admin_password.clone();
+        config.credentials.analyst_password = self.analyst_password.clone();
+        config.credentials.admin_api_key = self.admin_api_key.clone();
+        config.credentials.analyst_api_key = self.analyst_api_key.clone();
+        config
+    }
+}

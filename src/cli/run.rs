@@ -1,0 +1,215 @@
+//! What each command does.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use super::{DEMO_POLICY, DemoArgs, EXIT_CONFIG, EmulatorArgs, PolicyCommand, ServeArgs};
+use crate::config::{CredentialSettings, GatewayConfig, TlsFiles};
+use crate::emulator::{self, EmulatorConfig};
+use crate::identity::IdentitySource;
+use crate::metabase::{ClientConfig, Credential};
+
+pub(super) async fn emulator(args: EmulatorArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("metabase-grpc emulator: cannot listen on {}: {error}", args.listen);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let handle = match emulator::start(args.config(environment), listener).await {
+        Ok(handle) => handle,
+        Err(error) => {
+            eprintln!("metabase-grpc emulator: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "Metabase emulator (a test double, not Metabase) listening on {}\n  try: curl -H 'X-Api-Key: mb_emulator_admin_key' {}/api/card",
+        handle.url(),
+        handle.url()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Waits for SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn config_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("metabase-grpc: invalid configuration: {message}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+async fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ExitCode> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| config_error(format!("MBGRPC_LISTEN: cannot listen on {address}: {error}")))
+}
+
+async fn serve_until_signal(config: GatewayConfig, listener: tokio::net::TcpListener) -> ExitCode {
+    let handle = match crate::server::start(config, listener).await {
+        Ok(handle) => handle,
+        Err(error) => {
+            eprintln!("metabase-grpc: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(address = %handle.address, "gateway listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down: letting calls in flight finish");
+    match handle.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("metabase-grpc: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(super) async fn serve(args: ServeArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
+    if args.policy.is_none() && !args.allow_all {
+        return config_error(
+            "--policy (MBGRPC_POLICY): no policy given; pass --policy FILE, or --allow-all, which grants every call \
+             to every caller and is for local development only",
+        );
+    }
+    if args.policy.is_none() {
+        tracing::warn!(
+            "--allow-all: EVERY caller may make EVERY call. Local development only; never expose this gateway."
+        );
+    }
+    let sources = match args.identity_sources() {
+        Ok(sources) => sources,
+        Err(error) => return config_error(error),
+    };
+    if args.policy.is_some() && sources.is_empty() {
+        return config_error(
+            "--identity (MBGRPC_IDENTITY): a policy needs at least one identity source, such as header:l5d-client-id",
+        );
+    }
+    let credential = match CredentialSettings::from_environment(environment).resolve() {
+        Ok(credential) => credential,
+        Err(error) => return config_error(error),
+    };
+    let metabase = ClientConfig::new(args.metabase_url.clone(), credential);
+    let listener = match bind(args.gateway.listen).await {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
+    let mut config = args.gateway.config(metabase, args.allow_all && args.policy.is_none());
+    config.policy_file = args.policy.clone();
+    config.identity = sources;
+    config.audit_db = Some(args.audit_db.clone());
+    config.environment = environment.clone();
+    config.tls = args.tls_cert.clone().zip(args.tls_key.clone()).map(|(cert, key)| TlsFiles {
+        cert,
+        key,
+        client_ca: args.client_ca.clone(),
+    });
+    serve_until_signal(config, listener).await
+}
+
+pub(super) fn policy(command: PolicyCommand) -> ExitCode {
+    match command {
+        PolicyCommand::Check { file } => match crate::policy::check_file(&file) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("{error}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        PolicyCommand::Explain { policy, principal, rpc, collection, collection_ancestors, database, native } => {
+            let loaded = match crate::policy::Policy::load(&policy) {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    eprintln!("{error}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let scope =
+                collection.map(|id| crate::policy::CollectionScope { id: Some(id), ancestors: collection_ancestors });
+            println!("{}", crate::policy::explain(&loaded, &principal, &rpc, native, scope, database));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+pub(super) async fn demo(args: DemoArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
+    let emulator_listener = match bind(SocketAddr::from(([127, 0, 0, 1], 0))).await {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
+    let mut emulator_config = EmulatorConfig::default().with_environment(environment);
+    if let Some(dir) = &args.data_dir {
+        emulator_config.data_dir = dir.clone();
+    }
+    let api_key = emulator_config.credentials.admin_api_key.clone();
+    eprintln!("Preparing the sample database (generated once, then cached)...");
+    let emulator = match emulator::start(emulator_config, emulator_listener).await {
+        Ok(emulator) => emulator,
+        Err(error) => {
+            eprintln!("metabase-grpc demo: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match bind(args.gateway.listen).await {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
+    let address = args.gateway.listen;
+    let metabase = ClientConfig::new(emulator.url(), Credential::api_key(api_key.clone()));
+    let demo_dir = std::env::temp_dir().join("metabase-grpc-demo");
+    let policy_path = demo_dir.join("demo-policy.yaml");
+    if let Err(error) = std::fs::create_dir_all(&demo_dir).and_then(|()| std::fs::write(&policy_path, DEMO_POLICY)) {
+        eprintln!("metabase-grpc demo: cannot write the demo policy to {}: {error}", policy_path.display());
+        return ExitCode::FAILURE;
+    }
+    let mut config = args.gateway.config(metabase, false);
+    config.policy_file = Some(policy_path.clone());
+    config.identity = vec![IdentitySource::Header("x-demo-caller".into())];
+    config.audit_db = Some(demo_dir.join("audit.db"));
+    config.environment = std::collections::HashMap::from([
+        ("MBGRPC_DEMO_ADMIN_KEY".to_owned(), api_key),
+        ("MBGRPC_DEMO_ANALYST_KEY".to_owned(), "mb_emulator_analyst_key".to_owned()),
+    ]);
+    eprintln!(
+        "\nmetabase-grpc demo\n  gateway:  {address} (gRPC, plaintext, reflection on)\n  metabase: {} (the embedded emulator, a test double)\n  \
+         policy:   {} (callers named by the x-demo-caller header)\n  audit:    {}\n\n\
+         Try:\n  grpcurl -plaintext {address} list\n  \
+         grpcurl -plaintext -H 'x-demo-caller: orders-api' -d '{{\"card_id\": 1}}' {address} metabase.gateway.v1.CardService/RunCard\n  \
+         grpcurl -plaintext -H 'x-demo-caller: orders-api' -d '{{\"card_id\": 9}}' {address} metabase.gateway.v1.CardService/GetCard   # outside its collections: denied\n  \
+         grpcurl -plaintext -H 'x-demo-caller: agent-7' -d '{{\"query\": \"orders\"}}' {address} metabase.gateway.v1.SearchService/Search\n  \
+         grpcurl -plaintext -H 'x-demo-caller: agent-7' {address} metabase.gateway.v1.GatewayService/WhoAmI\n  \
+         grpcurl -plaintext -H 'x-demo-caller: platform-admin' -d '{{\"page_size\": 5}}' {address} metabase.gateway.v1.AuditService/ListAuditEvents\n\n\
+         Press Ctrl-C to stop.",
+        emulator.url(),
+        policy_path.display(),
+        demo_dir.join("audit.db").display()
+    );
+    let code = serve_until_signal(config, listener).await;
+    emulator.shutdown().await;
+    code
+}

@@ -1,0 +1,104 @@
+//! AuditService: the audit log, newest first, filtered by caller, RPC, decision and time.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::total_size;
+use crate::audit::{AuditFilter, AuditStore, Decision};
+use crate::convert::paging::Page;
+use crate::error::GatewayError;
+use crate::pb::v1::audit_service_server::AuditService;
+use crate::pb::v1::{AuditEvent, ListAuditEventsRequest, ListAuditEventsResponse};
+
+/// The AuditService handlers.
+pub struct AuditApi {
+    store: Option<Arc<AuditStore>>,
+}
+
+impl AuditApi {
+    /// Returns the service over the audit store (none when events are only logged).
+    pub fn new(store: Option<Arc<AuditStore>>) -> Self {
+        AuditApi { store }
+    }
+}
+
+fn decision(raw: i32) -> Result<Option<Decision>, GatewayError> {
+    match crate::pb::v1::Decision::try_from(raw) {
+        Ok(crate::pb::v1::Decision::Unspecified) => Ok(None),
+        Ok(crate::pb::v1::Decision::Allowed) => Ok(Some(Decision::Allowed)),
+        Ok(crate::pb::v1::Decision::Denied) => Ok(Some(Decision::Denied)),
+        Ok(crate::pb::v1::Decision::DryRunDenied) => Ok(Some(Decision::DryRunDenied)),
+        Err(_) => Err(GatewayError::invalid_argument("decision", format!("unknown decision {raw}"))),
+    }
+}
+
+fn time(timestamp: Option<prost_types::Timestamp>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let timestamp = timestamp?;
+    chrono::DateTime::from_timestamp(timestamp.seconds, u32::try_from(timestamp.nanos).unwrap_or_default())
+}
+
+fn to_message(event: crate::audit::AuditEvent) -> AuditEvent {
+    let decision = match event.decision {
+        Decision::Allowed => crate::pb::v1::Decision::Allowed,
+        Decision::Denied => crate::pb::v1::Decision::Denied,
+        Decision::DryRunDenied => crate::pb::v1::Decision::DryRunDenied,
+    };
+    AuditEvent {
+        id: event.id,
+        time: Some(prost_types::Timestamp {
+            seconds: event.time.timestamp(),
+            nanos: event.time.timestamp_subsec_nanos() as i32,
+        }),
+        principal: event.principal,
+        identity_source: event.identity_source,
+        rpc: event.rpc,
+        resources: event.resources.into_iter().collect(),
+        decision: decision as i32,
+        reason: event.reason,
+        grpc_code: event.grpc_code,
+        rows: event.rows.unwrap_or_default(),
+        duration_ms: event.duration_ms,
+        trace_id: event.trace_id,
+        sentence: event.sentence,
+        parameters: match event.parameters {
+            Some(serde_json::Value::Object(map)) => Some(crate::convert::json::to_struct(map)),
+            _ => None,
+        },
+    }
+}
+
+#[tonic::async_trait]
+impl AuditService for AuditApi {
+    async fn list_audit_events(
+        &self,
+        request: Request<ListAuditEventsRequest>,
+    ) -> Result<Response<ListAuditEventsResponse>, Status> {
+        let request = request.into_inner();
+        let page = Page::from_request(request.page_size, &request.page_token)?;
+        let Some(store) = self.store.clone() else {
+            return Err(Status::failed_precondition("this gateway keeps no audit database (set --audit-db)"));
+        };
+        let filter = AuditFilter {
+            principal: request.principal.filter(|text| !text.is_empty()),
+            rpc: request.rpc.filter(|text| !text.is_empty()),
+            decision: decision(request.decision)?,
+            start: time(request.start_time),
+            end: time(request.end_time),
+        };
+        let listed = tokio::task::spawn_blocking(move || store.list(&filter, page.size, page.offset))
+            .await
+            .map_err(|_| Status::from(GatewayError::Internal { message: "the audit query did not finish".into() }))?
+            .map_err(|error| {
+                Status::from(GatewayError::Internal {
+                    message: format!("the audit database could not be read: {error}"),
+                })
+            })?;
+        let (events, total) = listed;
+        Ok(Response::new(ListAuditEventsResponse {
+            events: events.into_iter().map(to_message).collect(),
+            next_page_token: page.next_token(total),
+            total_size: total_size(total),
+        }))
+    }
+}
