@@ -419,7 +419,16 @@ fn peak_rss_mib(child: &Child) -> f64 {
 async fn start_gateway(upstream: &str) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_metabase-grpc"))
-        .args(["serve", "--allow-all", "--metabase-url", upstream, "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--allow-all",
+            "--metabase-url",
+            upstream,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .env("MBGRPC_METABASE_API_KEY", "mb_benchmark_key")
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())

@@ -35,6 +35,10 @@ pub struct GatewayConfig {
     pub audit_db: Option<PathBuf>,
     /// The environment policy credentials are read from.
     pub environment: HashMap<String, String>,
+    /// Where the admin port (Prometheus `/metrics`) listens; none to serve none.
+    pub admin_listen: Option<std::net::SocketAddr>,
+    /// The registry `/metrics` serves.
+    pub metrics_registry: Option<prometheus::Registry>,
     /// How often Metabase's `/api/health` is polled for the gRPC health service.
     pub health_interval: Duration,
     /// How long in-flight calls may run after a shutdown signal.
@@ -55,6 +59,8 @@ impl GatewayConfig {
             tls: None,
             audit_db: None,
             environment: HashMap::new(),
+            admin_listen: None,
+            metrics_registry: None,
             health_interval: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(20),
             max_request_bytes: 4 * 1024 * 1024,

@@ -19,3 +19,4 @@ pub mod policy;
 pub mod server;
 pub mod services;
 pub mod streaming;
+pub mod telemetry;

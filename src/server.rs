@@ -64,6 +64,8 @@ pub enum ServeError {
 pub struct GatewayHandle {
     /// The address it listens on.
     pub address: SocketAddr,
+    /// The admin port's address (`/metrics`), when it serves one.
+    pub admin_address: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
 }
@@ -148,6 +150,29 @@ fn watch_health(
     })
 }
 
+/// Serves the admin port: Prometheus metrics at `/metrics`, on its own listener so it can stay
+/// off the network callers reach.
+async fn serve_admin(address: SocketAddr, registry: prometheus::Registry) -> Result<SocketAddr, ServeError> {
+    let listener = TcpListener::bind(address).await.map_err(ServeError::Listener)?;
+    let bound = listener.local_addr().map_err(ServeError::Listener)?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let registry = registry.clone();
+            async move {
+                let text = prometheus::TextEncoder::new().encode_to_string(&registry.gather()).unwrap_or_default();
+                ([(http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], text)
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the admin port stopped");
+        }
+    });
+    Ok(bound)
+}
+
 fn tls_config(files: &crate::config::TlsFiles) -> Result<ServerTlsConfig, ServeError> {
     let read = |path: &std::path::PathBuf| {
         std::fs::read(path).map_err(|error| ServeError::Tls(format!("{}: {error}", path.display())))
@@ -224,6 +249,10 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         .add_service(SearchServiceServer::new(SearchApi).max_decoding_message_size(limit))
         .add_service(GatewayServiceServer::new(GatewayApi::new(state)).max_decoding_message_size(limit))
         .add_service(AuditServiceServer::new(AuditApi::new(audit)).max_decoding_message_size(limit));
+    let admin_address = match config.admin_listen {
+        Some(address) => Some(serve_admin(address, config.metrics_registry.clone().unwrap_or_default()).await?),
+        None => None,
+    };
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let (signalled_sender, signalled_receiver) = oneshot::channel::<()>();
     let grace = config.shutdown_grace;
@@ -247,5 +276,5 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         health_task.abort();
         result.map_err(ServeError::Transport)
     });
-    Ok(GatewayHandle { address, shutdown: Some(shutdown_sender), task: Some(task) })
+    Ok(GatewayHandle { address, admin_address, shutdown: Some(shutdown_sender), task: Some(task) })
 }

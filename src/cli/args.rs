@@ -77,6 +77,9 @@ pub struct GatewayArgs {
     /// The largest request message accepted, in bytes.
     #[arg(long, env = "MBGRPC_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_request_bytes: usize,
+    /// The admin port, serving Prometheus metrics at `/metrics`.
+    #[arg(long, env = "MBGRPC_ADMIN_LISTEN", default_value = "127.0.0.1:9464")]
+    pub admin_listen: SocketAddr,
 }
 
 impl GatewayArgs {
@@ -86,6 +89,7 @@ impl GatewayArgs {
         config.health_interval = Duration::from_secs(self.health_interval_secs.max(1));
         config.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
         config.max_request_bytes = self.max_request_bytes;
+        config.admin_listen = Some(self.admin_listen);
         config
     }
 }

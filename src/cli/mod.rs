@@ -8,12 +8,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::telemetry::{self, LogFormat, TelemetryConfig};
+
 pub use self::args::*;
 
 /// A gRPC gateway in front of Metabase.
 #[derive(Debug, Parser)]
 #[command(name = "metabase-grpc", version, about)]
 pub struct Cli {
+    /// How log lines are written.
+    #[arg(long, global = true, env = "MBGRPC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
@@ -28,7 +33,6 @@ pub const EXIT_CONFIG: u8 = 64;
 /// Parses the command line and runs the chosen program.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -38,17 +42,22 @@ pub fn main() -> ExitCode {
     };
     let environment: std::collections::HashMap<String, String> = std::env::vars().collect();
     runtime.block_on(async move {
-        match cli.command {
-            Command::Serve(args) => run::serve(args, &environment).await,
-            Command::Demo(args) => run::demo(args, &environment).await,
+        let telemetry = match telemetry::init(&TelemetryConfig::from_environment(&environment, cli.log_format)) {
+            Ok(telemetry) => telemetry,
+            Err(error) => {
+                eprintln!("metabase-grpc: invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT: {error}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        let registry = telemetry.registry.clone();
+        let code = match cli.command {
+            Command::Serve(args) => run::serve(args, &environment, registry).await,
+            Command::Demo(args) => run::demo(args, &environment, registry).await,
             Command::Emulator(args) => run::emulator(args, &environment).await,
             Command::Policy(command) => run::policy(command),
-        }
+        };
+        // Spans still buffered are exported before the process ends.
+        telemetry.shutdown().await;
+        code
     })
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

@@ -86,7 +86,11 @@ async fn serve_until_signal(config: GatewayConfig, listener: tokio::net::TcpList
     }
 }
 
-pub(super) async fn serve(args: ServeArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
+pub(super) async fn serve(
+    args: ServeArgs,
+    environment: &std::collections::HashMap<String, String>,
+    registry: prometheus::Registry,
+) -> ExitCode {
     if args.policy.is_none() && !args.allow_all {
         return config_error(
             "--policy (MBGRPC_POLICY): no policy given; pass --policy FILE, or --allow-all, which grants every call \
@@ -121,6 +125,7 @@ pub(super) async fn serve(args: ServeArgs, environment: &std::collections::HashM
     config.identity = sources;
     config.audit_db = Some(args.audit_db.clone());
     config.environment = environment.clone();
+    config.metrics_registry = Some(registry);
     config.tls = args.tls_cert.clone().zip(args.tls_key.clone()).map(|(cert, key)| TlsFiles {
         cert,
         key,
@@ -157,7 +162,11 @@ pub(super) fn policy(command: PolicyCommand) -> ExitCode {
     }
 }
 
-pub(super) async fn demo(args: DemoArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
+pub(super) async fn demo(
+    args: DemoArgs,
+    environment: &std::collections::HashMap<String, String>,
+    registry: prometheus::Registry,
+) -> ExitCode {
     let emulator_listener = match bind(SocketAddr::from(([127, 0, 0, 1], 0))).await {
         Ok(listener) => listener,
         Err(code) => return code,
@@ -188,6 +197,7 @@ pub(super) async fn demo(args: DemoArgs, environment: &std::collections::HashMap
         return ExitCode::FAILURE;
     }
     let mut config = args.gateway.config(metabase, false);
+    config.metrics_registry = Some(registry);
     config.policy_file = Some(policy_path.clone());
     config.identity = vec![IdentitySource::Header("x-demo-caller".into())];
     config.audit_db = Some(demo_dir.join("audit.db"));

@@ -48,7 +48,7 @@ pub use self::queries::{ExportFormat, Queries};
 pub use self::search::{Search, SearchQuery};
 pub use self::secret::Secret;
 pub use self::server::{MetabaseVersion, Server};
-pub use self::transport::{Query, RequestBody, Transport};
+pub use self::transport::{ClientSpan, Query, RequestBody, Transport, mark_error};
 pub use self::users::{UserStatus, Users};
 
 /// The timeout used when a [`ClientConfig`] does not set one.

@@ -10,8 +10,11 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::{Request, Response};
+use opentelemetry::trace::TraceContextExt;
 use tonic::Code;
 use tower::{Layer, Service};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::audited_body::AuditedBody;
 use super::call::{AuditNote, CallContext};
@@ -20,6 +23,7 @@ use crate::error::GatewayError;
 use crate::identity::{Identity, IdentitySource, identify};
 use crate::metabase::{ClientConfig, MetabaseClient};
 use crate::policy::{Policy, PolicyStore, RateLimiter, authorize, rule_for};
+use crate::telemetry::metrics::metrics;
 
 /// The Metabase clients of the callers' credentials, built on first use.
 pub struct ClientPool {
@@ -116,6 +120,56 @@ fn peer_certificates<B>(request: &Request<B>) -> Option<Vec<Vec<u8>>> {
     info.peer_certs().map(|certificates| certificates.iter().map(|certificate| certificate.to_vec()).collect())
 }
 
+/// Returns whether a code marks a server span as failed (the RPC semantic conventions).
+fn server_error(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    )
+}
+
+/// Returns the server span of one RPC, parented from the caller's W3C trace context.
+fn server_span<B>(request: &Request<B>, rpc: &str) -> tracing::Span {
+    let name = rpc.trim_start_matches('/');
+    let (service, method) = name.split_once('/').unwrap_or((name, ""));
+    let authority = request
+        .headers()
+        .get("host")
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| request.uri().authority().map(|authority| authority.as_str()))
+        .unwrap_or_default();
+    let (host, port) = authority
+        .rsplit_once(':')
+        .map_or((authority, 0), |(host, port)| (host, port.parse::<u16>().unwrap_or_default()));
+    let span = tracing::info_span!(
+        "grpc.server",
+        otel.name = %name,
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+        server.address = host,
+        server.port = port,
+        caller.principal = tracing::field::Empty,
+        rpc.grpc.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        rows = tracing::field::Empty,
+        limit_cause = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    let _ = span.set_parent(crate::telemetry::propagation::extract(request.headers()));
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", trace_id.to_string());
+    }
+    span
+}
+
 /// Returns a status code's canonical name, as audit events record it.
 pub fn code_name(code: Code) -> &'static str {
     match code {
@@ -143,6 +197,7 @@ pub fn code_name(code: Code) -> &'static str {
 #[derive(Clone)]
 pub struct CallRecord {
     access: Arc<Access>,
+    span: tracing::Span,
     identity: Identity,
     rpc: String,
     trace_id: String,
@@ -159,6 +214,18 @@ impl CallRecord {
         let (decision, reason) = note.denied.clone().unwrap_or(self.decision.clone());
         let duration_ms = self.started.elapsed().as_millis() as i64;
         let grpc_code = code_name(code);
+        self.span.record("rpc.grpc.status_code", code as i32);
+        if server_error(code) {
+            self.span.record("otel.status_code", "ERROR");
+        }
+        if let Some(rows) = note.rows {
+            self.span.record("rows", rows);
+            metrics().rows(u64::try_from(rows).unwrap_or_default());
+        }
+        if let Some(cause) = note.limit_cause {
+            self.span.record("limit_cause", cause);
+        }
+        metrics().rpc(crate::policy::short_name(&self.rpc), grpc_code, self.started.elapsed().as_secs_f64());
         let sentence = sentence(
             &self.identity.principal,
             &self.rpc,
@@ -234,7 +301,13 @@ where
                 return inner.call(request).await;
             }
             let started = Instant::now();
-            let trace_id = trace_id(request.headers());
+            let span = server_span(&request, &rpc);
+            let span_trace = span.context().span().span_context().trace_id();
+            let call_trace_id = if span_trace == opentelemetry::trace::TraceId::INVALID {
+                trace_id(request.headers())
+            } else {
+                span_trace.to_string()
+            };
             let certificates = peer_certificates(&request);
             let identity = if access.sources.is_empty() {
                 Ok(Identity { principal: "anonymous".into(), source: "none".into() })
@@ -244,9 +317,10 @@ where
             let note = Arc::new(Mutex::new(AuditNote::default()));
             let record = |identity: Identity, decision: (AuditDecision, String)| CallRecord {
                 access: access.clone(),
+                span: span.clone(),
                 identity,
                 rpc: rpc.clone(),
-                trace_id: trace_id.clone(),
+                trace_id: call_trace_id.clone(),
                 started,
                 decision,
                 note: note.clone(),
@@ -262,6 +336,7 @@ where
                     return Ok(status_response(GatewayError::Unauthenticated { reason }));
                 }
             };
+            span.record("caller.principal", identity.principal.as_str());
             let policy = access.policy.current();
             let decision = authorize(
                 &policy,
@@ -274,6 +349,14 @@ where
                 },
             );
             let rule = decision.rule;
+            let capability =
+                rule_for(&rpc).and_then(|rule| rule.capability).map_or("none", |capability| capability.as_str());
+            let outcome = match (decision.allowed, decision.enforced) {
+                (true, _) => "allowed",
+                (false, true) => "denied",
+                (false, false) => "dry-run-denied",
+            };
+            metrics().decision(capability, outcome);
             if let Some(rate) = rule.and_then(|index| policy.rate(index))
                 && access.limiter.check(&identity.principal, rate, Instant::now()).is_err()
             {
@@ -323,7 +406,7 @@ where
                 note: note.clone(),
             });
             let call_record = record(identity, audit_decision);
-            let response = inner.call(request).await?;
+            let response = inner.call(request).instrument(span.clone()).await?;
             if let Some(code) = response_code(&response) {
                 call_record.finish(code, mutates).await;
                 return Ok(response);

@@ -25,6 +25,8 @@ pub struct AuditNote {
     pub parameters: Option<Value>,
     /// A denial decided in the handler (resource narrowing), with its reason.
     pub denied: Option<(AuditDecision, String)>,
+    /// Why a stream stopped short, such as `METABASE_EXPORT_LIMIT`.
+    pub limit_cause: Option<&'static str>,
 }
 
 /// The context of one authorised call.
@@ -72,6 +74,11 @@ impl CallContext {
     /// Records how many rows were sent.
     pub fn note_rows(&self, rows: i64) {
         self.with_note(|note| note.rows = Some(rows));
+    }
+
+    /// Records which limit cut a stream short.
+    pub fn note_limit(&self, cause: &'static str) {
+        self.with_note(|note| note.limit_cause = Some(cause));
     }
 
     /// Records the call's parameters.

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use self::exports::ExportSource;
 use self::plan::RowLimit;
@@ -50,7 +51,9 @@ fn spawn_bounded<T: Send + 'static>(
     sender: mpsc::Sender<Result<T, Status>>,
     producer: impl Future<Output = ()> + Send + 'static,
 ) {
-    tokio::spawn(async move {
+    // The producer runs inside the call's server span, so its Metabase requests are children of it.
+    let span = tracing::Span::current();
+    let task = async move {
         match deadline {
             None => producer.await,
             Some(Deadline(at)) => {
@@ -59,7 +62,8 @@ fn spawn_bounded<T: Send + 'static>(
                 }
             }
         }
-    });
+    };
+    tokio::spawn(task.instrument(span));
 }
 
 fn parameters(list: Option<prost_types::ListValue>) -> Value {

@@ -103,6 +103,12 @@ async fn next_chunk(
     }
 }
 
+fn note_limit(call: &CallContext, summary: &crate::pb::v1::ResultSummary) {
+    if let Ok(cause) = crate::pb::v1::LimitCause::try_from(summary.limit_cause) {
+        call.note_limit(cause.as_str_name());
+    }
+}
+
 /// Finds Metabase's failure object in a JSON-route body that is not valid JSON because the
 /// query failed after rows began (the error is appended to the partial body).
 fn appended_failure(body: &[u8]) -> Option<Value> {
@@ -131,6 +137,7 @@ async fn json_route(
         QuerySource::Dataset { query } => ("/api/dataset", client.queries().run_dataset(query.clone()).await),
     };
     let mut response = request.map_err(failure(&subject))?;
+    let client_span = response.extensions().get::<crate::metabase::ClientSpan>().cloned();
     let mut body = Vec::new();
     while let Some(chunk) = next_chunk(&mut response, sender, route, &subject).await? {
         if body.len() + chunk.len() > MAX_JSON_BODY {
@@ -145,6 +152,11 @@ async fn json_route(
         Err(error) => appended_failure(&body)
             .ok_or_else(|| failure(&subject)(MetabaseError::Decode { route: route.to_owned(), source: error }))?,
     };
+    if check_query_body(&value).is_err()
+        && let Some(span) = &client_span
+    {
+        crate::metabase::mark_error(&span.0, "query_failed");
+    }
     check_query_body(&value).map_err(failure(&subject))?;
     let columns: Vec<ColumnInfo> = value["data"]["cols"]
         .as_array()
@@ -173,6 +185,7 @@ async fn json_route(
     call.note_rows(count as i64);
     let truncated = value["data"].get("rows_truncated").is_some_and(|value| !value.is_null());
     let summary = limit.summary(count, ResultSource::JsonQuery, truncated, started.elapsed().as_millis() as i64);
+    note_limit(call, &summary);
     send(sender, QueryResultChunk::summary(summary)).await?;
     Ok(())
 }
@@ -316,6 +329,7 @@ async fn export_route(
         }
     };
     let mut response = request.map_err(failure(&subject))?;
+    let client_span = response.extensions().get::<crate::metabase::ClientSpan>().cloned();
     let mut reader = CsvReader::new();
     let mut rows = ExportRows {
         columns: None,
@@ -338,6 +352,9 @@ async fn export_route(
         reader.finish(&mut |event| rows.on_event(event));
     }
     if let Some(text) = reader.error_text() {
+        if let Some(span) = &client_span {
+            crate::metabase::mark_error(&span.0, "query_failed");
+        }
         let error = serde_json::from_slice::<Value>(text)
             .unwrap_or_else(|_| json!({"status": "failed", "error": "the export failed part way"}));
         let failed = check_query_body(&error)
@@ -357,6 +374,7 @@ async fn export_route(
     rows.flush(sender).await?;
     call.note_rows(rows.count as i64);
     let summary = limit.summary(rows.count, ResultSource::Export, false, started.elapsed().as_millis() as i64);
+    note_limit(call, &summary);
     send(sender, QueryResultChunk::summary(summary)).await?;
     Ok(())
 }

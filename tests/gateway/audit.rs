@@ -147,7 +147,15 @@ async fn an_answered_writes_event_survives_kill_9() {
     let audit = directory.path().join("audit.db");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_metabase-grpc"))
-        .args(["serve", "--metabase-url", &emulator.url(), "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--metabase-url",
+            &emulator.url(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .args([
             "--policy",
             policy.to_str().unwrap(),

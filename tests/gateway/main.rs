@@ -19,4 +19,5 @@ mod server;
 mod sessions;
 mod streaming;
 mod support;
+mod telemetry;
 mod users;

@@ -29,6 +29,7 @@ pub struct Stack {
 
 /// Returns a gateway configuration for a Metabase URL and credential.
 pub fn gateway_config(url: String, credential: Credential) -> GatewayConfig {
+    captured();
     let mut config = GatewayConfig::new(ClientConfig::new(url, credential).with_timeout(Duration::from_secs(10)));
     config.allow_all = true;
     config.health_interval = Duration::from_millis(200);
@@ -37,7 +38,9 @@ pub fn gateway_config(url: String, credential: Credential) -> GatewayConfig {
 }
 
 /// Starts a gateway on a loopback port in front of `url` and connects a channel to it.
-pub async fn gateway(config: GatewayConfig) -> (GatewayHandle, Channel) {
+pub async fn gateway(mut config: GatewayConfig) -> (GatewayHandle, Channel) {
+    config.metrics_registry = Some(captured().registry.clone());
+    config.admin_listen = Some("127.0.0.1:0".parse().expect("address"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let handle = server::start(config, listener).await.expect("gateway starts");
     let channel = Channel::from_shared(handle.endpoint()).expect("endpoint").connect().await.expect("connect");
@@ -88,21 +91,46 @@ impl Stack {
     }
 }
 
+/// What the gateway emitted during this test binary's run: log lines, spans and metrics.
+pub struct Captured {
+    /// Every log line.
+    pub logs: Arc<Mutex<Vec<u8>>>,
+    /// Every finished span.
+    pub spans: opentelemetry_sdk::trace::InMemorySpanExporter,
+    /// The metrics registry `/metrics` serves.
+    pub registry: prometheus::Registry,
+}
+
+/// Installs, once per test binary, a subscriber that captures logs and exports spans in memory,
+/// the W3C propagator, and a meter provider backed by a Prometheus registry.
+pub fn captured() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let writer_logs = logs.clone();
+        let spans = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+        let telemetry = metabase_grpc::telemetry::providers(&Default::default()).expect("telemetry");
+        let provider =
+            opentelemetry_sdk::trace::SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info,metabase_grpc=trace"))
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("metabase-grpc")))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || CaptureWriter(writer_logs.clone()))
+                    .with_ansi(false),
+            );
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        Captured { logs, spans, registry: telemetry.registry.clone() }
+    })
+}
+
 /// Every log line the gateway writes during this test binary's run, for secret checks.
 pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer_buffer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
-            .with_writer(move || CaptureWriter(writer_buffer.clone()))
-            .with_ansi(false)
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        buffer
-    })
-    .clone()
+    captured().logs.clone()
 }
 
 struct CaptureWriter(Arc<Mutex<Vec<u8>>>);

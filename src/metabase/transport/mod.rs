@@ -6,6 +6,7 @@
 //! spans and errors. Headers and bodies are never logged.
 
 mod request;
+mod trace;
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -17,8 +18,9 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 pub(in crate::metabase) use self::request::{Call, param, sensitive_header};
-use self::request::{Deadline, parse_base_url, request_span};
+use self::request::{Deadline, parse_base_url};
 pub use self::request::{Query, RequestBody};
+pub use self::trace::{ClientSpan, mark_error};
 use super::credential::Credential;
 use super::error::{ConfigError, MetabaseError, upstream_error};
 use super::session::SessionCache;
@@ -138,7 +140,6 @@ impl Transport {
             let response = self.send_authorized(&call).await?;
             self.read_body(route, response).await.map(drop)
         }
-        .instrument(request_span(&call))
         .await
     }
 
@@ -167,7 +168,6 @@ impl Transport {
             }
             Ok(response)
         }
-        .instrument(request_span(&call))
         .await
     }
 
@@ -185,7 +185,6 @@ impl Transport {
             let body = response.bytes().await.map_err(|error| MetabaseError::from_transport(route, error))?;
             Ok((status, body))
         }
-        .instrument(request_span(&call))
         .await
     }
 
@@ -194,7 +193,6 @@ impl Transport {
             let response = self.send_authorized(&call).await?;
             self.read_json(call.route, response).await
         }
-        .instrument(request_span(&call))
         .await
     }
 
@@ -232,16 +230,29 @@ impl Transport {
         auth: Option<(&'static str, &HeaderValue)>,
     ) -> Result<Response, MetabaseError> {
         let started = Instant::now();
-        let request = self.build_request(call, auth);
-        let outcome = match call.deadline {
-            Deadline::WholeResponse => {
-                request.send().await.map_err(|error| MetabaseError::from_transport(call.route, error))
+        let span = trace::client_span(call, &self.base_url);
+        let request = self.build_request(call, auth).headers(trace::trace_headers(&span));
+        let sending = async move {
+            match call.deadline {
+                Deadline::WholeResponse => {
+                    request.send().await.map_err(|error| MetabaseError::from_transport(call.route, error))
+                }
+                Deadline::HeadersOnly => match tokio::time::timeout(self.timeout, request.send()).await {
+                    Ok(sent) => sent.map_err(|error| MetabaseError::from_transport(call.route, error)),
+                    Err(_elapsed) => Err(MetabaseError::Timeout { route: call.route.to_owned() }),
+                },
             }
-            Deadline::HeadersOnly => match tokio::time::timeout(self.timeout, request.send()).await {
-                Ok(sent) => sent.map_err(|error| MetabaseError::from_transport(call.route, error)),
-                Err(_elapsed) => Err(MetabaseError::Timeout { route: call.route.to_owned() }),
-            },
         };
+        let mut outcome = sending.instrument(span.clone()).await;
+        trace::finish(
+            &span,
+            call.route,
+            outcome.as_ref().ok().map(|response| response.status().as_u16()),
+            started.elapsed().as_secs_f64(),
+        );
+        if let Ok(response) = outcome.as_mut() {
+            response.extensions_mut().insert(ClientSpan(span));
+        }
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &outcome {
             Ok(response) => tracing::debug!(

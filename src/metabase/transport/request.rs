@@ -71,10 +71,6 @@ pub(in crate::metabase) fn param(key: &str, value: impl ToString) -> (String, St
     (key.to_owned(), value.to_string())
 }
 
-pub(super) fn request_span(call: &Call<'_>) -> tracing::Span {
-    tracing::info_span!("metabase.request", http.request.method = %call.method, http.route = call.route)
-}
-
 /// Builds a header value that `Debug` and HTTP/2 header compression treat as sensitive.
 pub(in crate::metabase) fn sensitive_header(value: &str) -> Option<HeaderValue> {
     let mut header = HeaderValue::from_str(value).ok()?;
