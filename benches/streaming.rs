@@ -429,6 +429,10 @@ async fn start_gateway(upstream: &str) -> (Child, String) {
             "--admin-listen",
             "127.0.0.1:0",
         ])
+        .args([
+            "--audit-db",
+            std::env::temp_dir().join("metabase-grpc-bench-audit.db").to_str().unwrap_or("bench-audit.db"),
+        ])
         .env("MBGRPC_METABASE_API_KEY", "mb_benchmark_key")
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())

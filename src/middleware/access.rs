@@ -161,11 +161,14 @@ fn server_span<B>(request: &Request<B>, rpc: &str) -> tracing::Span {
         rows = tracing::field::Empty,
         limit_cause = tracing::field::Empty,
         trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
     );
     let _ = span.set_parent(crate::telemetry::propagation::extract(request.headers()));
-    let trace_id = span.context().span().span_context().trace_id();
-    if trace_id != opentelemetry::trace::TraceId::INVALID {
-        span.record("trace_id", trace_id.to_string());
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", span_context.trace_id().to_string());
+        span.record("span_id", span_context.span_id().to_string());
     }
     span
 }
