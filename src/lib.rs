@@ -3,6 +3,7 @@
 //! The crate holds two programs that never import each other: the gateway (typed gRPC services
 //! over a Metabase REST client) and [`emulator`], a Metabase stand-in for tests and the demo.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 #![recursion_limit = "256"]
 
 pub mod audit;

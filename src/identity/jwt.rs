@@ -206,6 +206,14 @@ mod tests {
     }
 
     #[test]
+    fn rs256_keys_verify_and_a_token_signed_by_another_rsa_key_is_rejected() {
+        let key = TestKey::rs256("rsa-1");
+        assert_eq!(verifier(&[&key]).verify(&key.sign(&claims("billing-svc"))).as_deref(), Ok("billing-svc"));
+        let impostor = TestKey::rs256("rsa-1");
+        assert_eq!(rejection(&verifier(&[&key]), &impostor.sign(&claims("billing-svc"))), "bad signature");
+    }
+
+    #[test]
     fn an_expired_token_is_rejected_beyond_the_leeway_only() {
         let key = TestKey::es256("k1");
         let mut expired = claims("orders-api");

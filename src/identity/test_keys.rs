@@ -1,9 +1,9 @@
-//! Test-only credentials: fresh ECDSA key pairs from rcgen with their public halves as JWKs,
+//! Test-only credentials: fresh ECDSA and RSA key pairs from rcgen with their public halves as JWKs,
 //! tokens signed with `jsonwebtoken::encode`, and self-signed client certificates.
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp};
-use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384};
+use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_RSA_SHA256, RsaKeySize};
 use serde_json::{Value, json};
 
 use super::JwtVerifier;
@@ -34,6 +34,13 @@ impl TestKey {
         TestKey::generate(kid, Algorithm::ES384)
     }
 
+    /// Returns a fresh 2048-bit RSA key for RS256 with key id `kid`.
+    pub fn rs256(kid: &str) -> TestKey {
+        let key_pair = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).expect("rsa key pair");
+        let encoding = EncodingKey::from_rsa_pem(key_pair.serialize_pem().as_bytes()).expect("rsa pem");
+        TestKey::with_encoding(kid, encoding, Algorithm::RS256)
+    }
+
     fn generate(kid: &str, algorithm: Algorithm) -> TestKey {
         let rcgen_algorithm = match algorithm {
             Algorithm::ES384 => &PKCS_ECDSA_P384_SHA384,
@@ -41,6 +48,10 @@ impl TestKey {
         };
         let key_pair = KeyPair::generate_for(rcgen_algorithm).expect("ecdsa key pair");
         let encoding = EncodingKey::from_ec_pem(key_pair.serialize_pem().as_bytes()).expect("ec pem");
+        TestKey::with_encoding(kid, encoding, algorithm)
+    }
+
+    fn with_encoding(kid: &str, encoding: EncodingKey, algorithm: Algorithm) -> TestKey {
         let mut jwk = Jwk::from_encoding_key(&encoding, algorithm).expect("public jwk");
         jwk.common.key_id = Some(kid.to_owned());
         TestKey { encoding, jwk, algorithm }
