@@ -133,8 +133,9 @@ fn server_error(code: Code) -> bool {
     )
 }
 
-/// Returns the server span of one RPC, parented from the caller's W3C trace context.
-fn server_span<B>(request: &Request<B>, rpc: &str) -> tracing::Span {
+/// Returns the server span of one RPC, parented from the caller's W3C trace context, and its
+/// trace id when the span has a valid OpenTelemetry context.
+fn server_span<B>(request: &Request<B>, rpc: &str) -> (tracing::Span, Option<String>) {
     let name = rpc.trim_start_matches('/');
     let (service, method) = name.split_once('/').unwrap_or((name, ""));
     let authority = request
@@ -166,11 +167,13 @@ fn server_span<B>(request: &Request<B>, rpc: &str) -> tracing::Span {
     let _ = span.set_parent(crate::telemetry::propagation::extract(request.headers()));
     let context = span.context();
     let span_context = context.span().span_context().clone();
-    if span_context.is_valid() {
-        span.record("trace_id", span_context.trace_id().to_string());
-        span.record("span_id", span_context.span_id().to_string());
+    if !span_context.is_valid() {
+        return (span, None);
     }
-    span
+    let trace_id = span_context.trace_id().to_string();
+    span.record("trace_id", trace_id.as_str());
+    span.record("span_id", span_context.span_id().to_string());
+    (span, Some(trace_id))
 }
 
 /// Returns a status code's canonical name, as audit events record it.
@@ -275,7 +278,12 @@ fn status_response(error: GatewayError) -> Response<tonic::body::Body> {
 }
 
 fn response_code<B>(response: &Response<B>) -> Option<Code> {
-    let value = response.headers().get("grpc-status")?.to_str().ok()?.parse::<i32>().ok()?;
+    grpc_status(response.headers())
+}
+
+/// Reads the `grpc-status` of response headers or trailers.
+pub(super) fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {
+    let value = headers.get("grpc-status")?.to_str().ok()?.parse::<i32>().ok()?;
     Some(Code::from_i32(value))
 }
 
@@ -304,13 +312,8 @@ where
                 return inner.call(request).await;
             }
             let started = Instant::now();
-            let span = server_span(&request, &rpc);
-            let span_trace = span.context().span().span_context().trace_id();
-            let call_trace_id = if span_trace == opentelemetry::trace::TraceId::INVALID {
-                trace_id(request.headers())
-            } else {
-                span_trace.to_string()
-            };
+            let (span, span_trace_id) = server_span(&request, &rpc);
+            let call_trace_id = span_trace_id.unwrap_or_else(|| trace_id(request.headers()));
             let certificates = peer_certificates(&request);
             let identity = if access.sources.is_empty() {
                 Ok(Identity { principal: "anonymous".into(), source: "none".into() })
@@ -352,14 +355,14 @@ where
                 },
             );
             let rule = decision.rule;
-            let capability =
-                rule_for(&rpc).and_then(|rule| rule.capability).map_or("none", |capability| capability.as_str());
-            let outcome = match (decision.allowed, decision.enforced) {
-                (true, _) => "allowed",
-                (false, true) => "denied",
-                (false, false) => "dry-run-denied",
+            let rpc_rule = rule_for(&rpc);
+            let capability = rpc_rule.and_then(|rule| rule.capability).map_or("none", |capability| capability.as_str());
+            let kind = match (decision.allowed, decision.enforced) {
+                (true, _) => AuditDecision::Allowed,
+                (false, true) => AuditDecision::Denied,
+                (false, false) => AuditDecision::DryRunDenied,
             };
-            metrics().decision(capability, outcome);
+            metrics().decision(capability, kind.as_str());
             if let Some(rate) = rule.and_then(|index| policy.rate(index))
                 && access.limiter.check(&identity.principal, rate, Instant::now()).is_err()
             {
@@ -371,23 +374,18 @@ where
                     message: format!("{} is over its request rate: {reason}", identity.principal),
                 }));
             }
-            let audit_decision = match (decision.allowed, decision.enforced) {
-                (true, _) => (AuditDecision::Allowed, decision.reason.clone()),
-                (false, false) => (AuditDecision::DryRunDenied, decision.reason.clone()),
-                (false, true) => {
-                    let reason = decision.reason.clone();
-                    record(identity.clone(), (AuditDecision::Denied, reason.clone()))
-                        .finish(Code::PermissionDenied, false)
-                        .await;
-                    return Ok(status_response(GatewayError::PolicyDenied {
-                        message: format!(
-                            "{} may not call {}: {reason}",
-                            identity.principal,
-                            crate::policy::short_name(&rpc)
-                        ),
-                    }));
-                }
-            };
+            let reason = decision.reason.clone();
+            if kind == AuditDecision::Denied {
+                record(identity.clone(), (kind, reason.clone())).finish(Code::PermissionDenied, false).await;
+                return Ok(status_response(GatewayError::PolicyDenied {
+                    message: format!(
+                        "{} may not call {}: {reason}",
+                        identity.principal,
+                        crate::policy::short_name(&rpc)
+                    ),
+                }));
+            }
+            let audit_decision = (kind, reason);
             let credential = rule.and_then(|index| policy.credential_for(index)).map(str::to_owned);
             let client = match access.clients.client(&policy, credential.as_deref()) {
                 Ok(client) => client,
@@ -396,7 +394,7 @@ where
                     return Ok(status_response(error));
                 }
             };
-            let mutates = rule_for(&rpc).is_some_and(|rule| rule.mutates);
+            let mutates = rpc_rule.is_some_and(|rule| rule.mutates);
             let streaming =
                 ["/RunCard", "/ExportCard", "/RunQuery", "/ExportQuery"].iter().any(|name| rpc.ends_with(name));
             request.extensions_mut().insert(CallContext {

@@ -38,11 +38,7 @@ impl Body for AuditedBody {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {
-                    let code = trailers
-                        .get("grpc-status")
-                        .and_then(|value| value.to_str().ok())
-                        .and_then(|value| value.parse::<i32>().ok())
-                        .map_or(Code::Unknown, Code::from_i32);
+                    let code = super::access::grpc_status(trailers).unwrap_or(Code::Unknown);
                     self.finish(code);
                 }
             }

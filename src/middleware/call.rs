@@ -125,7 +125,7 @@ impl CallContext {
             collection: None,
             database: None,
         };
-        let decision = crate::policy::authorize(&self.policy, &request);
+        let decision = crate::policy::authorize_with(&self.policy, self.rule, &request);
         if decision.allowed {
             return Ok(());
         }

@@ -58,7 +58,12 @@ impl Decision {
 /// applies; no rule, an unknown RPC, a grant below what the RPC needs, or a collection or database
 /// outside the rule's allow-lists each deny.
 pub fn authorize(policy: &Policy, request: &Request) -> Decision {
-    let rule_index = policy.matching_rule(request.principal);
+    authorize_with(policy, policy.matching_rule(request.principal), request)
+}
+
+/// Decides like [`authorize`] under a rule already matched to the principal (`rule_index`, as
+/// [`Policy::matching_rule`] returned it), so a second check on one call does not match again.
+pub fn authorize_with(policy: &Policy, rule_index: Option<usize>, request: &Request) -> Decision {
     let rule = rule_index.and_then(|index| policy.rule(index));
     let verdict = match (rule, rpcs::rule_for(request.rpc)) {
         (None, _) => Verdict::deny(format!("no policy rule matches principal {}", request.principal)),

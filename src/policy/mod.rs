@@ -15,7 +15,9 @@ pub mod store;
 
 use std::path::Path;
 
-pub use self::decide::{CollectionScope, Decision, Request, allows_collection, allows_database, authorize, max_rows};
+pub use self::decide::{
+    CollectionScope, Decision, Request, allows_collection, allows_database, authorize, authorize_with, max_rows,
+};
 pub use self::error::{Location, PolicyError};
 pub use self::explain::explain;
 pub use self::load::Policy;

@@ -90,14 +90,17 @@ impl CardService for CardApi {
     async fn get_card(&self, request: Request<GetCardRequest>) -> Result<Response<Card>, Status> {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
-        readable_card(&call, request.card_id).await?;
+        let card = readable_card(&call, request.card_id).await?;
         // legacy-mbql exists from 0.57; older releases return legacy MBQL anyway.
         let legacy = request.legacy_mbql
             && self.state.version().await.and_then(|version| version.parsed).is_none_or(|version| version.minor >= 57);
+        if !legacy {
+            return Ok(Response::new(cards::card(card)));
+        }
         let card = call
             .client
             .cards()
-            .get(CardId(request.card_id), legacy)
+            .get(CardId(request.card_id), true)
             .await
             .map_err(failed(format!("card {}", request.card_id)))?;
         Ok(Response::new(cards::card(to_json(&card))))

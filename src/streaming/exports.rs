@@ -196,14 +196,19 @@ async fn stream(
         }
     }
     if let Some(text) = error_text {
-        let error = serde_json::from_slice::<Value>(&text)
-            .unwrap_or_else(|_| json!({"status": "failed", "error": "the export failed part way"}));
-        let failure = check_query_body(&error)
-            .err()
-            .unwrap_or(MetabaseError::QueryFailed { error_type: None, message: "the export failed part way".into() });
-        return Err(failed(failure));
+        return Err(failed(export_failure(&text)));
     }
     Ok(())
+}
+
+/// Returns the error an export reported after its rows began: the error object Metabase wrote
+/// into the body, or a plain query failure when that text is not JSON.
+pub(super) fn export_failure(text: &[u8]) -> MetabaseError {
+    let error = serde_json::from_slice::<Value>(text)
+        .unwrap_or_else(|_| json!({"status": "failed", "error": "the export failed part way"}));
+    check_query_body(&error)
+        .err()
+        .unwrap_or(MetabaseError::QueryFailed { error_type: None, message: "the export failed part way".into() })
 }
 
 #[cfg(test)]

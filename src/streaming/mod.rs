@@ -70,6 +70,13 @@ fn parameters(list: Option<prost_types::ListValue>) -> Value {
     list.map_or_else(|| json!([]), from_list)
 }
 
+fn check_card_id(card_id: i64) -> Result<(), GatewayError> {
+    if card_id <= 0 {
+        return Err(GatewayError::invalid_argument("card_id", "card_id must be a positive id"));
+    }
+    Ok(())
+}
+
 fn check_max_rows(max_rows: i64) -> Result<(), GatewayError> {
     if max_rows < 0 {
         Err(GatewayError::invalid_argument("max_rows", "max_rows must not be negative (0 means no limit)"))
@@ -94,9 +101,7 @@ pub async fn run_card(call: &CallContext, request: Request<RunCardRequest>) -> R
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     check_max_rows(request.max_rows)?;
-    if request.card_id <= 0 {
-        return Err(GatewayError::invalid_argument("card_id", "card_id must be a positive id").into());
-    }
+    check_card_id(request.card_id)?;
     let source = QuerySource::Card { id: request.card_id, parameters: parameters(request.parameters) };
     Ok(query_stream(call, deadline, source, RowLimit::new(request.max_rows, call.max_rows())))
 }
@@ -105,7 +110,7 @@ pub async fn run_card(call: &CallContext, request: Request<RunCardRequest>) -> R
 pub fn dataset_query(
     database_id: i64,
     query: Option<run_query_request::Query>,
-    parameters: Option<prost_types::ListValue>,
+    parameter_list: Option<prost_types::ListValue>,
 ) -> Result<Value, GatewayError> {
     if database_id <= 0 {
         return Err(GatewayError::invalid_argument("database_id", "database_id must be a positive id"));
@@ -124,7 +129,7 @@ pub fn dataset_query(
     let object =
         body.as_object_mut().ok_or_else(|| GatewayError::invalid_argument("mbql", "the query must be an object"))?;
     object.insert("database".into(), json!(database_id));
-    object.insert("parameters".into(), parameters.map_or_else(|| json!([]), from_list));
+    object.insert("parameters".into(), parameters(parameter_list));
     Ok(body)
 }
 
@@ -166,9 +171,7 @@ pub async fn export_card(
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     let format = export_format(request.format)?;
-    if request.card_id <= 0 {
-        return Err(GatewayError::invalid_argument("card_id", "card_id must be a positive id").into());
-    }
+    check_card_id(request.card_id)?;
     let source = ExportSource::Card { id: request.card_id, parameters: parameters(request.parameters) };
     Ok(export_stream(call, deadline, source, format, request.format_rows))
 }

@@ -152,12 +152,12 @@ async fn json_route(
         Err(error) => appended_failure(&body)
             .ok_or_else(|| failure(&subject)(MetabaseError::Decode { route: route.to_owned(), source: error }))?,
     };
-    if check_query_body(&value).is_err()
-        && let Some(span) = &client_span
-    {
-        crate::metabase::mark_error(&span.0, "query_failed");
+    if let Err(error) = check_query_body(&value) {
+        if let Some(span) = &client_span {
+            crate::metabase::mark_error(&span.0, "query_failed");
+        }
+        return Err(failure(&subject)(error));
     }
-    check_query_body(&value).map_err(failure(&subject))?;
     let columns: Vec<ColumnInfo> = value["data"]["cols"]
         .as_array()
         .map(|columns| columns.iter().map(ColumnInfo::from_metabase).collect())
@@ -355,12 +355,7 @@ async fn export_route(
         if let Some(span) = &client_span {
             crate::metabase::mark_error(&span.0, "query_failed");
         }
-        let error = serde_json::from_slice::<Value>(text)
-            .unwrap_or_else(|_| json!({"status": "failed", "error": "the export failed part way"}));
-        let failed = check_query_body(&error)
-            .err()
-            .unwrap_or(MetabaseError::QueryFailed { error_type: None, message: "the export failed part way".into() });
-        return Err(failure(&subject)(failed));
+        return Err(failure(&subject)(super::exports::export_failure(text)));
     }
     drop(response);
     if rows.columns.is_none() {

@@ -55,6 +55,14 @@ impl fmt::Debug for Transport {
     }
 }
 
+/// Returns the response, unless it is a 401: the credential was rejected and there is no retry left.
+fn final_answer(route: &str, response: Response) -> Result<Response, MetabaseError> {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        return Err(MetabaseError::CredentialRejected { route: route.to_owned() });
+    }
+    Ok(response)
+}
+
 impl Transport {
     /// Builds a transport, checking the base URL and the credential up front.
     pub(super) fn new(
@@ -136,11 +144,8 @@ impl Transport {
     /// Sends an authenticated `DELETE` that answers 204 (or 200), ignoring any body.
     pub async fn delete(&self, route: &'static str, path: &str) -> Result<(), MetabaseError> {
         let call = Call::whole(Method::DELETE, route, path, &[], &RequestBody::None);
-        async {
-            let response = self.send_authorized(&call).await?;
-            self.read_body(route, response).await.map(drop)
-        }
-        .await
+        let response = self.send_authorized(&call).await?;
+        self.read_body(route, response).await.map(drop)
     }
 
     /// Sends an authenticated `DELETE` whose answer is a JSON body (user deactivation).
@@ -161,14 +166,11 @@ impl Transport {
         body: RequestBody,
     ) -> Result<Response, MetabaseError> {
         let call = Call { method, route, path, query, body: &body, deadline: Deadline::HeadersOnly };
-        async {
-            let response = self.send_authorized(&call).await?;
-            if !response.status().is_success() {
-                return Err(self.read_error(route, response).await);
-            }
-            Ok(response)
+        let response = self.send_authorized(&call).await?;
+        if !response.status().is_success() {
+            return Err(self.read_error(route, response).await);
         }
-        .await
+        Ok(response)
     }
 
     /// Sends a `GET` without any credential (for `/api/health`) and returns the status and body
@@ -179,21 +181,15 @@ impl Transport {
         path: &str,
     ) -> Result<(StatusCode, Bytes), MetabaseError> {
         let call = Call::whole(Method::GET, route, path, &[], &RequestBody::None);
-        async {
-            let response = self.send_once(&call, None).await?;
-            let status = response.status();
-            let body = response.bytes().await.map_err(|error| MetabaseError::from_transport(route, error))?;
-            Ok((status, body))
-        }
-        .await
+        let response = self.send_once(&call, None).await?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|error| MetabaseError::from_transport(route, error))?;
+        Ok((status, body))
     }
 
     async fn json_call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, MetabaseError> {
-        async {
-            let response = self.send_authorized(&call).await?;
-            self.read_json(call.route, response).await
-        }
-        .await
+        let response = self.send_authorized(&call).await?;
+        self.read_json(call.route, response).await
     }
 
     /// Sends with the configured credential. A 401 with an API key is final; with a session the
@@ -201,11 +197,7 @@ impl Transport {
     async fn send_authorized(&self, call: &Call<'_>) -> Result<Response, MetabaseError> {
         let session = match &self.authenticator {
             Authenticator::ApiKey(key) => {
-                let response = self.send_once(call, Some((API_KEY_HEADER, key))).await?;
-                if response.status() == StatusCode::UNAUTHORIZED {
-                    return Err(MetabaseError::CredentialRejected { route: call.route.to_owned() });
-                }
-                return Ok(response);
+                return final_answer(call.route, self.send_once(call, Some((API_KEY_HEADER, key))).await?);
             }
             Authenticator::Session(session) => session,
         };
@@ -216,11 +208,7 @@ impl Transport {
         }
         tracing::debug!(route = call.route, "metabase rejected the cached session, logging in again");
         let renewed = session.token(self, Some(&token)).await?;
-        let retried = self.send_once(call, Some((SESSION_HEADER, &renewed))).await?;
-        if retried.status() == StatusCode::UNAUTHORIZED {
-            return Err(MetabaseError::CredentialRejected { route: call.route.to_owned() });
-        }
-        Ok(retried)
+        final_answer(call.route, self.send_once(call, Some((SESSION_HEADER, &renewed))).await?)
     }
 
     /// Sends one HTTP request and logs its method, route, status and duration.
@@ -244,16 +232,17 @@ impl Transport {
             }
         };
         let mut outcome = sending.instrument(span.clone()).await;
+        let elapsed = started.elapsed();
         trace::finish(
             &span,
             call.route,
             outcome.as_ref().ok().map(|response| response.status().as_u16()),
-            started.elapsed().as_secs_f64(),
+            elapsed.as_secs_f64(),
         );
         if let Ok(response) = outcome.as_mut() {
             response.extensions_mut().insert(ClientSpan(span));
         }
-        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         match &outcome {
             Ok(response) => tracing::debug!(
                 method = %call.method,

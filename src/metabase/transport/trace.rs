@@ -73,17 +73,12 @@ pub(super) fn finish(span: &tracing::Span, route: &'static str, status: Option<u
             if status >= 400 {
                 mark_error(span, &status.to_string());
             }
-            histogram.record(
-                seconds,
-                &[KeyValue::new("url.template", route), KeyValue::new("http.response.status_code", i64::from(status))],
-            );
         }
-        None => {
-            mark_error(span, "transport");
-            histogram.record(
-                seconds,
-                &[KeyValue::new("url.template", route), KeyValue::new("http.response.status_code", 0i64)],
-            );
-        }
+        None => mark_error(span, "transport"),
     }
+    let status_code = status.map_or(0, i64::from);
+    histogram.record(
+        seconds,
+        &[KeyValue::new("url.template", route), KeyValue::new("http.response.status_code", status_code)],
+    );
 }
