@@ -102,7 +102,9 @@ pub async fn run_card(call: &CallContext, request: Request<RunCardRequest>) -> R
     let request = request.into_inner();
     check_max_rows(request.max_rows)?;
     check_card_id(request.card_id)?;
-    let source = QuerySource::Card { id: request.card_id, parameters: parameters(request.parameters) };
+    let parameters = parameters(request.parameters);
+    call.note_parameters(json!({"card_id": request.card_id, "max_rows": request.max_rows, "parameters": parameters}));
+    let source = QuerySource::Card { id: request.card_id, parameters };
     Ok(query_stream(call, deadline, source, RowLimit::new(request.max_rows, call.max_rows())))
 }
 
@@ -139,6 +141,7 @@ pub async fn run_query(call: &CallContext, request: Request<RunQueryRequest>) ->
     let request = request.into_inner();
     check_max_rows(request.max_rows)?;
     let query = dataset_query(request.database_id, request.query, request.parameters)?;
+    call.note_parameters(json!({"database_id": request.database_id, "max_rows": request.max_rows, "query": query}));
     Ok(query_stream(call, deadline, QuerySource::Dataset { query }, RowLimit::new(request.max_rows, call.max_rows())))
 }
 
@@ -172,7 +175,14 @@ pub async fn export_card(
     let request = request.into_inner();
     let format = export_format(request.format)?;
     check_card_id(request.card_id)?;
-    let source = ExportSource::Card { id: request.card_id, parameters: parameters(request.parameters) };
+    let parameters = parameters(request.parameters);
+    call.note_parameters(json!({
+        "card_id": request.card_id,
+        "format": format.as_str(),
+        "format_rows": request.format_rows,
+        "parameters": parameters,
+    }));
+    let source = ExportSource::Card { id: request.card_id, parameters };
     Ok(export_stream(call, deadline, source, format, request.format_rows))
 }
 
@@ -192,5 +202,11 @@ pub async fn export_query(
         None => None,
     };
     let query = dataset_query(request.database_id, query, request.parameters)?;
+    call.note_parameters(json!({
+        "database_id": request.database_id,
+        "format": format.as_str(),
+        "format_rows": request.format_rows,
+        "query": query,
+    }));
     Ok(export_stream(call, deadline, ExportSource::Dataset { query }, format, request.format_rows))
 }

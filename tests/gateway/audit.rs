@@ -104,6 +104,22 @@ async fn every_call_leaves_one_event_with_decision_sentence_and_trace_id() {
 }
 
 #[tokio::test]
+async fn a_query_calls_parameters_are_recorded_with_its_event() {
+    let stack = policed(POLICY, None).await;
+    let mut cards = CardServiceClient::new(stack.channel.clone());
+    let mut stream = cards
+        .run_card(from("platform-admin", RunCardRequest { card_id: 4, parameters: None, max_rows: 10 }))
+        .await
+        .unwrap()
+        .into_inner();
+    while stream.message().await.unwrap().is_some() {}
+
+    let found = wait_for(&stack.audit_path, 1).await;
+    let ran = found.iter().find(|event| event.sentence.contains("ran saved question 4")).expect("the run is audited");
+    assert_eq!(ran.parameters, Some(serde_json::json!({"card_id": 4, "max_rows": 10, "parameters": []})));
+}
+
+#[tokio::test]
 async fn the_audit_database_holds_no_credentials_and_no_row_data() {
     let stack = policed(POLICY, None).await;
     let mut cards = CardServiceClient::new(stack.channel.clone());
