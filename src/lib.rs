@@ -15,6 +15,7 @@ pub mod error;
 pub mod identity;
 pub mod metabase;
 pub mod middleware;
+pub(crate) mod narrow;
 pub mod pb;
 pub mod policy;
 pub mod server;

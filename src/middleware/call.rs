@@ -99,6 +99,13 @@ impl CallContext {
             .into())
     }
 
+    /// Denies the call for a reason found while narrowing an answer, returning the status to
+    /// answer with. Narrowing sees everything in dry run, so this is never a dry-run denial.
+    pub fn denial(&self, reason: String) -> Status {
+        self.with_note(|note| note.denied = Some((AuditDecision::Denied, reason.clone())));
+        GatewayError::PolicyDenied { message: format!("{} may not do this: {reason}", self.identity.principal) }.into()
+    }
+
     /// Checks the principal's collection narrowing for one collection (`None` is the root).
     pub fn check_collection(&self, scope: &CollectionScope) -> Result<(), Status> {
         if crate::policy::allows_collection(&self.policy, self.rule, scope) {

@@ -1,24 +1,45 @@
 //! AlertService: alerts through Metabase's `/api/alert` compatibility routes.
 
+use std::collections::HashMap;
+
 use tonic::{Request, Response, Status};
 
 use super::{failed, total_size};
 use crate::convert::paging::Page;
 use crate::convert::{alerts, to_json};
-use crate::metabase::{AlertId, UserId};
+use crate::metabase::{AlertId, CardFilter, UserId};
 use crate::middleware::call::CallContext;
+use crate::narrow::Visibility;
 use crate::pb::v1::alert_service_server::AlertService;
 use crate::pb::v1::{
     Alert, GetAlertRequest, ListAlertsRequest, ListAlertsResponse, UnsubscribeAlertRequest, UnsubscribeAlertResponse,
 };
 
-/// Returns the scope of the collection an alert's card lives in.
-fn alert_scope(
-    alert: &serde_json::Value,
-    locations: &std::collections::HashMap<i64, String>,
-) -> crate::policy::CollectionScope {
-    let collection = alert.get("card").and_then(|card| card.get("collection_id")).and_then(serde_json::Value::as_i64);
-    super::collection_scope(collection, locations)
+/// Returns each card's database by card id, read only when the caller's databases are narrowed
+/// (an alert names its card's collection, not its database).
+async fn card_databases(call: &CallContext, visibility: &Visibility) -> Result<HashMap<i64, i64>, Status> {
+    if !visibility.narrows_databases() {
+        return Ok(HashMap::new());
+    }
+    let cards = call.client.cards().list(CardFilter::All, None).await.map_err(failed("cards"))?;
+    Ok(cards
+        .iter()
+        .map(to_json)
+        .filter_map(|card| Some((card.get("id")?.as_i64()?, card.get("database_id")?.as_i64()?)))
+        .collect())
+}
+
+/// Returns an alert as the caller may see it, or a denial naming the alert.
+async fn visible_alert(call: &CallContext, id: i64, alert: Alert) -> Result<Alert, Status> {
+    let visibility = super::visibility(call).await?;
+    let databases = card_databases(call, &visibility).await?;
+    if let Some(collection) = alert.card.as_ref().and_then(|card| card.collection_id) {
+        call.note_resource("collection", collection);
+    }
+    match crate::narrow::alert(&visibility, &databases, alert) {
+        Some(alert) => Ok(alert),
+        None => Err(call.denial(format!("alert {id} is on a saved question outside its collections or databases"))),
+    }
 }
 
 /// The AlertService handlers.
@@ -33,12 +54,16 @@ impl AlertService for AlertApi {
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let listed =
             call.client.alerts().list(request.archived, request.user_id.map(UserId)).await.map_err(failed("alerts"))?;
-        let locations = super::collection_locations(&call).await?;
-        let visible: Vec<serde_json::Value> =
-            listed.iter().map(to_json).filter(|alert| call.sees_collection(&alert_scope(alert, &locations))).collect();
+        let visibility = super::visibility(&call).await?;
+        let databases = card_databases(&call, &visibility).await?;
+        let visible: Vec<Alert> = listed
+            .iter()
+            .map(|alert| alerts::alert(to_json(alert)))
+            .filter_map(|alert| crate::narrow::alert(&visibility, &databases, alert))
+            .collect();
         let (listed, total) = page.slice(visible);
         Ok(Response::new(ListAlertsResponse {
-            alerts: listed.into_iter().map(alerts::alert).collect(),
+            alerts: listed,
             next_page_token: page.next_token(total),
             total_size: total_size(total),
         }))
@@ -47,10 +72,9 @@ impl AlertService for AlertApi {
     async fn get_alert(&self, request: Request<GetAlertRequest>) -> Result<Response<Alert>, Status> {
         let call = CallContext::of(&request)?;
         let id = request.into_inner().alert_id;
-        let alert = to_json(&call.client.alerts().get(AlertId(id)).await.map_err(failed(format!("alert {id}")))?);
         call.note_resource("alert", id);
-        call.check_collection(&alert_scope(&alert, &super::collection_locations(&call).await?))?;
-        Ok(Response::new(alerts::alert(alert)))
+        let alert = to_json(&call.client.alerts().get(AlertId(id)).await.map_err(failed(format!("alert {id}")))?);
+        Ok(Response::new(visible_alert(&call, id, alerts::alert(alert)).await?))
     }
 
     async fn unsubscribe_alert(
@@ -61,7 +85,7 @@ impl AlertService for AlertApi {
         let id = request.into_inner().alert_id;
         call.note_resource("alert", id);
         let alert = to_json(&call.client.alerts().get(AlertId(id)).await.map_err(failed(format!("alert {id}")))?);
-        call.check_collection(&alert_scope(&alert, &super::collection_locations(&call).await?))?;
+        visible_alert(&call, id, alerts::alert(alert)).await?;
         call.client.alerts().unsubscribe(AlertId(id)).await.map_err(failed(format!("alert {id}")))?;
         Ok(Response::new(UnsubscribeAlertResponse {}))
     }

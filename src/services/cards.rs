@@ -46,18 +46,33 @@ fn filter(raw: i32) -> Result<UpstreamFilter, GatewayError> {
 
 /// Reads a card, notes it for the audit, and checks it against the caller's narrowing.
 pub async fn readable_card(call: &CallContext, card_id: i64) -> Result<serde_json::Value, Status> {
+    checked_card(call, card_id, true).await
+}
+
+/// Reads a card and checks it against the caller's collections and databases; `note` records it
+/// (and its collection) as what the call acted on, for calls where the card is the subject.
+pub async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Result<serde_json::Value, Status> {
     let card = call.client.cards().get(CardId(card_id), false).await.map_err(failed(format!("card {card_id}")))?;
     let card = to_json(&card);
-    call.note_resource("card", card_id);
     let scope = object_scope(&card, None);
-    if let Some(collection) = scope.id {
-        call.note_resource("collection", collection);
+    if note {
+        call.note_resource("card", card_id);
+        if let Some(collection) = scope.id {
+            call.note_resource("collection", collection);
+        }
     }
     call.check_collection(&scope)?;
     if let Some(database) = card.get("database_id").and_then(serde_json::Value::as_i64) {
         call.check_database(database)?;
     }
     Ok(card)
+}
+
+/// Returns a card the caller may read as it may see it (its collection's ancestry narrowed).
+async fn narrowed_card(call: &CallContext, card: Card) -> Result<Card, Status> {
+    let id = card.id;
+    crate::narrow::card(&super::visibility(call).await?, card)
+        .ok_or_else(|| Status::from(GatewayError::Internal { message: format!("card {id} changed place while read") }))
 }
 
 #[tonic::async_trait]
@@ -68,16 +83,11 @@ impl CardService for CardApi {
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let filter = filter(request.filter)?;
         let listed = call.client.cards().list(filter, request.model_id).await.map_err(failed("cards"))?;
+        let visibility = super::visibility(&call).await?;
         let visible: Vec<Card> = listed
             .iter()
-            .map(to_json)
-            .filter(|card| call.sees_collection(&object_scope(card, None)))
-            .filter(|card| {
-                card.get("database_id")
-                    .and_then(serde_json::Value::as_i64)
-                    .is_none_or(|database| call.sees_database(database))
-            })
-            .map(cards::card)
+            .map(|card| cards::card(to_json(card)))
+            .filter_map(|card| crate::narrow::card(&visibility, card))
             .collect();
         let (visible, total) = page.slice(visible);
         Ok(Response::new(ListCardsResponse {
@@ -94,16 +104,18 @@ impl CardService for CardApi {
         // legacy-mbql exists from 0.57; older releases return legacy MBQL anyway.
         let legacy = request.legacy_mbql
             && self.state.version().await.and_then(|version| version.parsed).is_none_or(|version| version.minor >= 57);
-        if !legacy {
-            return Ok(Response::new(cards::card(card)));
-        }
-        let card = call
-            .client
-            .cards()
-            .get(CardId(request.card_id), true)
-            .await
-            .map_err(failed(format!("card {}", request.card_id)))?;
-        Ok(Response::new(cards::card(to_json(&card))))
+        let card = if legacy {
+            let card = call
+                .client
+                .cards()
+                .get(CardId(request.card_id), true)
+                .await
+                .map_err(failed(format!("card {}", request.card_id)))?;
+            to_json(&card)
+        } else {
+            card
+        };
+        Ok(Response::new(narrowed_card(&call, cards::card(card)).await?))
     }
 
     async fn create_card(&self, request: Request<CreateCardRequest>) -> Result<Response<Card>, Status> {

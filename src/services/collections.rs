@@ -18,27 +18,11 @@ use crate::pb::v1::{
 #[derive(Debug, Default)]
 pub struct CollectionApi;
 
-/// Keeps the tree nodes the caller may see; the visible children of a hidden node move up to its
-/// place, as Metabase does for collections a user cannot read.
-fn prune(call: &CallContext, nodes: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
-    let mut kept = Vec::new();
-    for mut node in nodes {
-        let children = node.get_mut("children").map(serde_json::Value::take).and_then(|children| match children {
-            serde_json::Value::Array(children) => Some(children),
-            _ => None,
-        });
-        let visible_children = prune(call, children.unwrap_or_default());
-        let id = node.get("id").and_then(serde_json::Value::as_i64);
-        let location = node.get("location").and_then(serde_json::Value::as_str).map(str::to_owned);
-        if call.sees_collection(&crate::middleware::call::scope(id, location.as_deref())) {
-            node["children"] = serde_json::Value::Array(visible_children);
-            kept.push(node);
-        } else {
-            kept.extend(visible_children);
-        }
-    }
-    kept
-}
+/// How many items a narrowed listing reads from Metabase at most: it must read every page to
+/// count only what the caller may see, so the scan is bounded.
+const NARROWED_SCAN_LIMIT: u64 = 20_000;
+/// The page size of a narrowed scan.
+const SCAN_PAGE: u32 = 1000;
 
 /// Checks a collection (as Metabase returned it) against the caller's narrowing.
 fn check(call: &CallContext, collection: &serde_json::Value) -> Result<(), Status> {
@@ -75,11 +59,9 @@ impl CollectionService for CollectionApi {
             .tree(request.exclude_archived, request.namespace.as_deref())
             .await
             .map_err(failed("collection tree"))?;
-        let nodes: Vec<serde_json::Value> = tree.iter().map(to_json).collect();
-        let visible = if call.narrows_collections() { prune(&call, nodes) } else { nodes };
-        Ok(Response::new(GetCollectionTreeResponse {
-            collections: visible.into_iter().map(collections::tree_node).collect(),
-        }))
+        let nodes = tree.iter().map(|node| collections::tree_node(to_json(node))).collect();
+        let visibility = super::visibility(&call).await?;
+        Ok(Response::new(GetCollectionTreeResponse { collections: crate::narrow::tree(&visibility, nodes) }))
     }
 
     async fn get_collection(&self, request: Request<GetCollectionRequest>) -> Result<Response<Collection>, Status> {
@@ -88,7 +70,8 @@ impl CollectionService for CollectionApi {
         let (target, subject) = target(request.collection.as_ref());
         let collection = to_json(&call.client.collections().get(target).await.map_err(failed(subject))?);
         check(&call, &collection)?;
-        Ok(Response::new(collections::collection(collection)))
+        let visibility = super::visibility(&call).await?;
+        Ok(Response::new(crate::narrow::collection(&visibility, collections::collection(collection))))
     }
 
     async fn list_collection_items(
@@ -99,36 +82,60 @@ impl CollectionService for CollectionApi {
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let (target, subject) = target(request.collection.as_ref());
-        // A narrowed caller lists its own subtrees; at the root it sees only the collections it
-        // may read, never items that live at the root.
-        let filter_root = call.narrows_collections() && target == CollectionTarget::Root;
-        if let CollectionTarget::Id(_) = target {
-            let collection = to_json(&call.client.collections().get(target).await.map_err(failed(subject.clone()))?);
-            check(&call, &collection)?;
+        let in_collection = match target {
+            CollectionTarget::Id(CollectionId(id)) => {
+                let collection =
+                    to_json(&call.client.collections().get(target).await.map_err(failed(subject.clone()))?);
+                check(&call, &collection)?;
+                Some(id)
+            }
+            CollectionTarget::Root => None,
+        };
+        let visibility = super::visibility(&call).await?;
+        let upstream = call.client.collections();
+        if !visibility.narrows() {
+            let listed = upstream
+                .items(target, &request.models, request.archived, page.size as u32, page.offset as u64)
+                .await
+                .map_err(failed(format!("items of {subject}")))?;
+            let total = usize::try_from(listed.total).unwrap_or_default();
+            return Ok(Response::new(ListCollectionItemsResponse {
+                items: listed.data.iter().map(|item| collections::item(to_json(item))).collect(),
+                next_page_token: page.next_token(total),
+                total_size: total_size(total),
+                models: listed.models.clone(),
+            }));
         }
-        let listed = call
-            .client
-            .collections()
-            .items(target, &request.models, request.archived, page.size as u32, page.offset as u64)
-            .await
-            .map_err(failed(format!("items of {subject}")))?;
-        let mut items: Vec<serde_json::Value> = listed.data.iter().map(to_json).collect();
-        let mut total = usize::try_from(listed.total).unwrap_or_default();
-        if filter_root {
-            items.retain(|item| {
-                item.get("model").and_then(serde_json::Value::as_str) == Some("collection")
-                    && call.sees_collection(&crate::middleware::call::scope(
-                        item.get("id").and_then(serde_json::Value::as_i64),
-                        item.get("location").and_then(serde_json::Value::as_str),
-                    ))
-            });
-            total = page.offset + items.len();
+        // A narrowed caller's page and total count only what it may see, so every page is read
+        // and filtered before this page is cut out of what is left.
+        let mut visible = Vec::new();
+        let mut models = Vec::new();
+        let mut offset = 0;
+        loop {
+            let listed = upstream
+                .items(target, &request.models, request.archived, SCAN_PAGE, offset)
+                .await
+                .map_err(failed(format!("items of {subject}")))?;
+            let read = listed.data.len() as u64;
+            models.clone_from(&listed.models);
+            visible.extend(
+                listed
+                    .data
+                    .iter()
+                    .map(|item| collections::item(to_json(item)))
+                    .filter_map(|item| crate::narrow::collection_item(&visibility, in_collection, item)),
+            );
+            offset += read;
+            if read < u64::from(SCAN_PAGE) || offset >= listed.total.max(0) as u64 || offset >= NARROWED_SCAN_LIMIT {
+                break;
+            }
         }
+        let (items, total) = page.slice(visible);
         Ok(Response::new(ListCollectionItemsResponse {
-            items: items.into_iter().map(collections::item).collect(),
+            items,
             next_page_token: page.next_token(total),
             total_size: total_size(total),
-            models: listed.models.clone(),
+            models,
         }))
     }
 
@@ -143,7 +150,8 @@ impl CollectionService for CollectionApi {
         call.check_collection(&super::collection_scope(parent, &locations))?;
         let body = collections::create_body(request)?;
         let collection = call.client.collections().create(body).await.map_err(failed("new collection"))?;
-        Ok(Response::new(collections::collection(to_json(&collection))))
+        let visibility = super::visibility(&call).await?;
+        Ok(Response::new(crate::narrow::collection(&visibility, collections::collection(to_json(&collection)))))
     }
 
     async fn update_collection(
@@ -171,6 +179,7 @@ impl CollectionService for CollectionApi {
         let current_archived = request.archived.unwrap_or(current.archived);
         let body = collections::update_body(request, current_archived);
         let collection = call.client.collections().update(CollectionId(id), body).await.map_err(failed(subject))?;
-        Ok(Response::new(collections::collection(to_json(&collection))))
+        let visibility = super::visibility(&call).await?;
+        Ok(Response::new(crate::narrow::collection(&visibility, collections::collection(to_json(&collection)))))
     }
 }

@@ -51,6 +51,43 @@ impl DashboardApi {
     }
 }
 
+/// Returns the card ids a dashcard places: its card and its series cards.
+fn placed_cards(dashcard: &serde_json::Value) -> Vec<i64> {
+    let series = dashcard.get("series").and_then(serde_json::Value::as_array).into_iter().flatten();
+    let series_ids = series.filter_map(|card| card.get("id").and_then(serde_json::Value::as_i64));
+    dashcard.get("card_id").and_then(serde_json::Value::as_i64).into_iter().chain(series_ids).collect()
+}
+
+/// Checks that every card a dashboard update places is one the caller may read. A card already
+/// on the same dashcard may stay (a narrowed caller sees it only as an id and sends it back);
+/// any other card is read and checked against the caller's collections and databases.
+async fn check_placed_cards(
+    call: &CallContext,
+    current: &serde_json::Value,
+    dashcards: &[crate::pb::v1::DashboardCard],
+) -> Result<(), Status> {
+    let existing: std::collections::HashSet<(i64, i64)> = current
+        .get("dashcards")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|dashcard| {
+            let id = dashcard.get("id").and_then(serde_json::Value::as_i64).unwrap_or_default();
+            placed_cards(dashcard).into_iter().map(move |card| (id, card))
+        })
+        .collect();
+    for dashcard in dashcards {
+        let series = dashcard.series.clone().map(crate::convert::json::from_list);
+        let placed = placed_cards(&serde_json::json!({"card_id": dashcard.card_id, "series": series}));
+        for card_id in placed {
+            if !existing.contains(&(dashcard.id, card_id)) {
+                super::cards::checked_card(call, card_id, false).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn filter(raw: i32) -> Result<UpstreamFilter, GatewayError> {
     let filter = DashboardFilter::try_from(raw)
         .map_err(|_| GatewayError::invalid_argument("filter", format!("unknown dashboard filter {raw}")))?;
@@ -83,11 +120,11 @@ impl DashboardService for DashboardApi {
             }
             Err(error) => return Err(failed("dashboards")(error)),
         };
-        let locations = collection_locations(&call).await?;
+        let visibility = super::visibility(&call).await?;
         let listed: Vec<Dashboard> = listed
             .into_iter()
-            .filter(|dashboard| call.sees_collection(&object_scope(dashboard, Some(&locations))))
-            .map(dashboards::dashboard)
+            .filter(|dashboard| call.sees_collection(&object_scope(dashboard, Some(visibility.locations()))))
+            .map(|dashboard| crate::narrow::dashboard(&visibility, dashboards::dashboard(dashboard)))
             .collect();
         let (listed, total) = page.slice(listed);
         Ok(Response::new(ListDashboardsResponse {
@@ -101,7 +138,8 @@ impl DashboardService for DashboardApi {
         let call = CallContext::of(&request)?;
         let id = request.into_inner().dashboard_id;
         let dashboard = Self::readable(&call, id).await?;
-        Ok(Response::new(dashboards::dashboard(dashboard)))
+        let visibility = super::visibility(&call).await?;
+        Ok(Response::new(crate::narrow::dashboard(&visibility, dashboards::dashboard(dashboard))))
     }
 
     async fn create_dashboard(&self, request: Request<CreateDashboardRequest>) -> Result<Response<Dashboard>, Status> {
@@ -111,14 +149,16 @@ impl DashboardService for DashboardApi {
         call.check_collection(&collection_scope(target, &collection_locations(&call).await?))?;
         let body = dashboards::create_body(request)?;
         let dashboard = call.client.dashboards().create(body).await.map_err(failed("new dashboard"))?;
-        Ok(Response::new(dashboards::dashboard(to_json(&dashboard))))
+        let visibility = super::visibility(&call).await?;
+        Ok(Response::new(crate::narrow::dashboard(&visibility, dashboards::dashboard(to_json(&dashboard)))))
     }
 
     async fn update_dashboard(&self, request: Request<UpdateDashboardRequest>) -> Result<Response<Dashboard>, Status> {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let id = request.dashboard_id;
-        Self::readable(&call, id).await?;
+        let current = Self::readable(&call, id).await?;
+        check_placed_cards(&call, &current, &request.dashcards).await?;
         if let Some(target) = request.collection_id.as_ref().filter(|_| request.archived != Some(true)) {
             call.check_collection(&collection_scope(
                 collection_value(target).as_i64(),
@@ -128,6 +168,7 @@ impl DashboardService for DashboardApi {
         let body = dashboards::update_body(request);
         let dashboard =
             call.client.dashboards().update(DashboardId(id), body).await.map_err(failed(format!("dashboard {id}")))?;
-        Ok(Response::new(dashboards::dashboard(to_json(&dashboard))))
+        let visibility = super::visibility(&call).await?;
+        Ok(Response::new(crate::narrow::dashboard(&visibility, dashboards::dashboard(to_json(&dashboard)))))
     }
 }

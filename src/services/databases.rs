@@ -28,8 +28,13 @@ impl DatabaseService for DatabaseApi {
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let listed = call.client.databases().list(request.include_tables).await.map_err(failed("databases"))?;
-        let converted: Vec<Database> =
-            listed.data.iter().map(|database| databases::database(to_json(database))).collect();
+        let visibility = super::visibility(&call).await?;
+        let converted: Vec<Database> = listed
+            .data
+            .iter()
+            .map(|database| databases::database(to_json(database)))
+            .filter_map(|database| crate::narrow::database(&visibility, database))
+            .collect();
         let (converted, total) = page.slice(converted);
         Ok(Response::new(ListDatabasesResponse {
             databases: converted,

@@ -32,6 +32,7 @@ pub use self::users::UserApi;
 use crate::error::GatewayError;
 use crate::metabase::{MetabaseClient, MetabaseError, MetabaseVersion};
 use crate::middleware::call::CallContext;
+use crate::narrow::Visibility;
 use crate::policy::CollectionScope;
 
 /// The Metabase version the gateway last read, and whether it is in the tested range.
@@ -121,6 +122,19 @@ pub async fn collection_locations(call: &CallContext) -> Result<HashMap<i64, Str
         }
     }
     Ok(locations)
+}
+
+/// Returns what the caller may see, for narrowing answers: everything in dry run or when its rule
+/// is not narrowed, else its collections (with the tree's locations) and databases.
+pub async fn visibility(call: &CallContext) -> Result<Visibility, Status> {
+    if call.dry_run {
+        return Ok(Visibility::everything());
+    }
+    let Some(rule) = call.rule.and_then(|index| call.policy.rule(index)) else {
+        return Ok(Visibility::new(Some(&[]), Some(&[]), HashMap::new()));
+    };
+    let locations = collection_locations(call).await?;
+    Ok(Visibility::new(rule.collections.as_deref(), rule.databases.as_deref(), locations))
 }
 
 /// Returns the scope of a collection id, with its ancestry from `locations`.

@@ -10,33 +10,11 @@ use crate::middleware::call::CallContext;
 use crate::pb::v1::search_service_server::SearchService;
 use crate::pb::v1::{SearchRequest, SearchResponse};
 
-/// Returns whether a search result is inside the caller's collections and databases; a narrowed
-/// caller never learns of anything outside them through search.
-fn visible(call: &CallContext, item: &serde_json::Value, locations: &std::collections::HashMap<i64, String>) -> bool {
-    let model = item.get("model").and_then(serde_json::Value::as_str).unwrap_or_default();
-    let database = item.get("database_id").and_then(serde_json::Value::as_i64);
-    let database_visible = match model {
-        "database" => item.get("id").and_then(serde_json::Value::as_i64).is_none_or(|id| call.sees_database(id)),
-        _ => database.is_none_or(|id| call.sees_database(id)),
-    };
-    let collection_visible = match model {
-        "collection" => {
-            let id = item.get("id").and_then(serde_json::Value::as_i64);
-            let location = item.get("effective_location").and_then(serde_json::Value::as_str);
-            call.sees_collection(&crate::middleware::call::scope(
-                id,
-                location.or_else(|| id.and_then(|id| locations.get(&id)).map(String::as_str)),
-            ))
-        }
-        "table" | "database" => true,
-        _ => {
-            let id =
-                item.get("collection").and_then(|collection| collection.get("id")).and_then(serde_json::Value::as_i64);
-            call.sees_collection(&super::collection_scope(id, locations))
-        }
-    };
-    database_visible && collection_visible
-}
+/// How many results a narrowed search reads from Metabase at most: it must read every page to
+/// count only what the caller may see, so the scan is bounded.
+const NARROWED_SCAN_LIMIT: u64 = 20_000;
+/// The page size of a narrowed scan.
+const SCAN_PAGE: u32 = 1000;
 
 /// The SearchService handlers.
 #[derive(Debug, Default)]
@@ -48,7 +26,8 @@ impl SearchService for SearchApi {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
-        let query = SearchQuery {
+        let visibility = super::visibility(&call).await?;
+        let mut query = SearchQuery {
             text: Some(request.query.clone()).filter(|text| !text.trim().is_empty()),
             models: request.models,
             archived: request.archived,
@@ -57,18 +36,40 @@ impl SearchService for SearchApi {
             limit: page.size as u32,
             offset: page.offset as u64,
         };
-        let found =
-            call.client.search().search(&query).await.map_err(failed(format!("search for {:?}", request.query)))?;
-        let locations = super::collection_locations(&call).await?;
-        let total = usize::try_from(found.total).unwrap_or_default();
+        let subject = "search";
+        if !visibility.narrows() {
+            let found = call.client.search().search(&query).await.map_err(failed(subject))?;
+            let total = usize::try_from(found.total).unwrap_or_default();
+            return Ok(Response::new(SearchResponse {
+                results: found.data.iter().map(|item| search::result(to_json(item))).collect(),
+                next_page_token: page.next_token(total),
+                total_size: total_size(total),
+            }));
+        }
+        // A narrowed caller's page and total count only what it may see: no count may reveal
+        // that a hidden item matches, so every page is read and filtered first.
+        let mut visible = Vec::new();
+        query.limit = SCAN_PAGE;
+        query.offset = 0;
+        loop {
+            let found = call.client.search().search(&query).await.map_err(failed(subject))?;
+            let read = found.data.len() as u64;
+            visible.extend(
+                found
+                    .data
+                    .iter()
+                    .map(|item| search::result(to_json(item)))
+                    .filter_map(|result| crate::narrow::search_result(&visibility, result)),
+            );
+            query.offset += read;
+            let total = u64::try_from(found.total).unwrap_or_default();
+            if read < u64::from(SCAN_PAGE) || query.offset >= total || query.offset >= NARROWED_SCAN_LIMIT {
+                break;
+            }
+        }
+        let (results, total) = page.slice(visible);
         Ok(Response::new(SearchResponse {
-            results: found
-                .data
-                .iter()
-                .map(to_json)
-                .filter(|item| visible(&call, item, &locations))
-                .map(search::result)
-                .collect(),
+            results,
             next_page_token: page.next_token(total),
             total_size: total_size(total),
         }))

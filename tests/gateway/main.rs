@@ -10,6 +10,7 @@ mod databases;
 mod errors;
 mod exports;
 mod identity;
+mod narrowing;
 mod permissions;
 mod policed;
 mod policy;
