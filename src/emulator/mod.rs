@@ -1,5 +1,5 @@
 //! A Metabase emulator: a small HTTP server that speaks the Metabase REST contract
-//! (`shared/metabase-contract/CONTRACT.md`) over a real SQLite sample database.
+//! (`docs/metabase-contract.md`) over a real SQLite sample database.
 //!
 //! It is a development and test double, the upstream for the gateway's tests and its demo; it is
 //! not Metabase. It depends on nothing in the gateway, and the gateway never depends on it.

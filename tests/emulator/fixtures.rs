@@ -1,4 +1,4 @@
-//! For each real Metabase response in `shared/metabase-contract/fixtures/` that matches a route,
+//! For each real Metabase response in `tests/fixtures/metabase/` that matches a route,
 //! the emulator's response has the fixture's keys at the top level, under `data`, and on each
 //! column (matched by `source`).
 //!
@@ -16,7 +16,7 @@ use crate::support::{ADMIN_KEY, Emulator, start};
 const NOT_METABASE_KEYS: &[&str] = &["card", "isUsuallyFast", "displayIsLocked"];
 
 fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/metabase-contract/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/metabase").join(name);
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("fixture {} unreadable: {error}", path.display()));
     serde_json::from_str(&text).expect("fixture is JSON")
