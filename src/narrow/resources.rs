@@ -25,15 +25,22 @@ fn collection_id(reference: Option<&CollectionRef>) -> Option<i64> {
     }
 }
 
-fn hydrated_location(extra: Option<&Struct>) -> Option<String> {
-    let collection = extra?.fields.get("collection")?;
-    match &collection.kind {
-        Some(prost_types::value::Kind::StructValue(object)) => match object.fields.get("location")?.kind.as_ref()? {
-            prost_types::value::Kind::StringValue(location) => Some(location.clone()),
-            _ => None,
-        },
+/// Returns the id and location of the collection hydrated on an object's `extra`.
+fn hydrated_collection(extra: Option<&Struct>) -> (Option<i64>, Option<String>) {
+    let Some(prost_types::value::Kind::StructValue(object)) =
+        extra.and_then(|extra| extra.fields.get("collection")).and_then(|collection| collection.kind.as_ref())
+    else {
+        return (None, None);
+    };
+    let id = match object.fields.get("id").and_then(|id| id.kind.as_ref()) {
+        Some(prost_types::value::Kind::NumberValue(id)) => Some(*id as i64),
         _ => None,
-    }
+    };
+    let location = match object.fields.get("location").and_then(|location| location.kind.as_ref()) {
+        Some(prost_types::value::Kind::StringValue(location)) => Some(location.clone()),
+        _ => None,
+    };
+    (id, location)
 }
 
 /// Rewrites the collection ancestry an `extra` carries: the object itself (a collection's own
@@ -58,8 +65,13 @@ pub(crate) fn unknown_card(id: i64) -> Card {
 /// Returns a card as the caller may see it, or `None` when it is outside the caller's
 /// collections or databases.
 pub(crate) fn card(visibility: &Visibility, card: Card) -> Option<Card> {
-    let location = hydrated_location(card.extra.as_ref());
-    let collection = collection_id(card.collection_id.as_ref());
+    let (hydrated_id, location) = hydrated_collection(card.extra.as_ref());
+    // A card archived directly is presented in the Trash but keeps its own collection hydrated,
+    // and it is that collection that decides who may see it (as the handlers' checks do).
+    let collection = match hydrated_id {
+        Some(original) if card.archived => Some(original),
+        _ => collection_id(card.collection_id.as_ref()),
+    };
     let visible = card.database_id.is_none_or(|database| visibility.sees_database(database))
         && visibility.sees_collection(collection, location.as_deref());
     if !visible {

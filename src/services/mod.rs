@@ -93,8 +93,18 @@ impl GatewayState {
 /// Returns the collection scope of an object that carries `collection_id` and, hydrated, a
 /// `collection` with its `location` (cards, dashboards); `locations` fills in the ancestry when
 /// the object carries none.
+///
+/// An object archived directly is presented in the Trash (`collection_id` is the Trash's id) but
+/// keeps its own collection hydrated; its scope is that collection, so a caller may read and
+/// restore from the Trash what it was allowed to archive, and nothing else.
 pub fn object_scope(object: &serde_json::Value, locations: Option<&HashMap<i64, String>>) -> CollectionScope {
-    let id = object.get("collection_id").and_then(serde_json::Value::as_i64);
+    let archived = object.get("archived").and_then(serde_json::Value::as_bool) == Some(true);
+    let hydrated_id =
+        object.get("collection").and_then(|collection| collection.get("id")).and_then(serde_json::Value::as_i64);
+    let id = match hydrated_id {
+        Some(original) if archived => Some(original),
+        _ => object.get("collection_id").and_then(serde_json::Value::as_i64),
+    };
     let hydrated =
         object.get("collection").and_then(|collection| collection.get("location")).and_then(serde_json::Value::as_str);
     let from_map = id.and_then(|id| locations.and_then(|map| map.get(&id))).map(String::as_str);

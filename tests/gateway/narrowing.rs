@@ -29,6 +29,9 @@ principals:
     grants: { cards: read, dashboards: full, collections: read, databases: read, search: read, alerts: read, datasets: read }
     collections: [2]
     databases: [1]
+  - match: sales-editor
+    grants: { cards: full, dashboards: full, collections: full }
+    collections: [2]
   - match: warehouse
     grants: { cards: read, alerts: read, databases: read, search: read }
     databases: [1001]
@@ -268,4 +271,41 @@ async fn alerts_on_cards_outside_the_grant_are_neither_listed_nor_read() {
     assert!(warehouse.alerts.is_empty(), "both alerts are on cards of database 1");
     assert_eq!((forbidden.code(), other_database.code()), (Code::PermissionDenied, Code::PermissionDenied));
     assert_names_absent(&sales, &FORBIDDEN_NAMES);
+}
+
+#[tokio::test]
+async fn a_caller_restores_from_the_trash_what_it_archived_and_nothing_else() {
+    let stack = policed(POLICY, None).await;
+    let mut cards = CardServiceClient::new(stack.channel.clone());
+    let mut dashboards = DashboardServiceClient::new(stack.channel.clone());
+    let mut collections = CollectionServiceClient::new(stack.channel.clone());
+    let card =
+        |card_id: i64, archived: bool| UpdateCardRequest { card_id, archived: Some(archived), ..Default::default() };
+    let dashboard = |dashboard_id: i64, archived: bool| UpdateDashboardRequest {
+        dashboard_id,
+        archived: Some(archived),
+        ..Default::default()
+    };
+    let folder = |collection_id: i64, archived: bool| UpdateCollectionRequest {
+        collection_id,
+        archived: Some(archived),
+        ..Default::default()
+    };
+
+    cards.update_card(from("sales-editor", card(1, true))).await.unwrap();
+    let in_trash = cards.get_card(from("sales-editor", GetCardRequest { card_id: 1, legacy_mbql: false })).await;
+    let restored_card = cards.update_card(from("sales-editor", card(1, false))).await.unwrap().into_inner();
+    dashboards.update_dashboard(from("sales-editor", dashboard(1, true))).await.unwrap();
+    let restored_dashboard = dashboards.update_dashboard(from("sales-editor", dashboard(1, false))).await.unwrap();
+    collections.update_collection(from("sales-editor", folder(8, true))).await.unwrap();
+    let restored_collection = collections.update_collection(from("sales-editor", folder(8, false))).await.unwrap();
+    cards.update_card(from("admin", card(9, true))).await.unwrap();
+    let foreign = cards.update_card(from("sales-editor", card(9, false))).await.unwrap_err();
+
+    assert!(in_trash.unwrap().into_inner().archived, "a card it archived stays readable in the Trash");
+    assert!(!restored_card.archived);
+    assert_eq!(restored_card.collection_id, collection(2));
+    assert!(!restored_dashboard.into_inner().archived);
+    assert!(!restored_collection.into_inner().archived);
+    assert_eq!(foreign.code(), Code::PermissionDenied, "card 9 was archived from Finance (4), outside its collections");
 }
