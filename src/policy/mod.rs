@@ -7,6 +7,7 @@ mod credentials;
 pub mod decide;
 pub mod error;
 pub mod explain;
+pub mod inspect;
 pub mod load;
 pub mod model;
 pub mod rate;
