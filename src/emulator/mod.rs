@@ -77,6 +77,38 @@ pub struct Observations {
     pub requests: Mutex<Vec<RecordedRequest>>,
     /// Successful logins (`POST /api/session`).
     pub logins: AtomicU64,
+    /// Queries received (ad hoc, exported, or saved into a card) with a native part anywhere,
+    /// however it was spelt, so tests can check who got native SQL through.
+    pub native_queries: AtomicU64,
+}
+
+impl Observations {
+    /// Counts a query a client sent if any part of it is native SQL.
+    pub fn observe_query(&self, query: &serde_json::Value) {
+        if mentions_native(query, 0) {
+            self.native_queries.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Reports whether any part of a query is native, reading keys and keywords as Metabase
+/// normalises them (`:native`, `NATIVE`, `source_query`): a `native` key, a native `type`, or a
+/// native MBQL 5 stage, at any depth.
+fn mentions_native(value: &serde_json::Value, depth: usize) -> bool {
+    let normal = |text: &str| text.trim_start_matches(':').to_lowercase().replace('_', "-");
+    match value {
+        _ if depth > 200 => true,
+        serde_json::Value::Object(map) => map.iter().any(|(key, item)| {
+            let key = normal(key);
+            let keyword = item.as_str().map(normal);
+            key == "native"
+                || (key == "type" && keyword.as_deref() == Some("native"))
+                || (key == "lib/type" && keyword.as_deref() == Some("mbql.stage/native"))
+                || mentions_native(item, depth + 1)
+        }),
+        serde_json::Value::Array(items) => items.iter().any(|item| mentions_native(item, depth + 1)),
+        _ => false,
+    }
 }
 
 /// A request as the emulator received it.

@@ -27,6 +27,8 @@ pub struct AuditNote {
     pub denied: Option<(AuditDecision, String)>,
     /// Why a stream stopped short, such as `METABASE_EXPORT_LIMIT`.
     pub limit_cause: Option<&'static str>,
+    /// What the call's query does, as the inspector found it: `native SQL on database 1`.
+    pub query: Option<String>,
 }
 
 /// The context of one authorised call.
@@ -81,6 +83,11 @@ impl CallContext {
         self.with_note(|note| note.limit_cause = Some(cause));
     }
 
+    /// Records what the call's query does, for the audit sentence.
+    pub fn note_query(&self, description: String) {
+        self.with_note(|note| note.query = Some(description));
+    }
+
     /// Records the call's parameters.
     pub fn note_parameters(&self, parameters: Value) {
         self.with_note(|note| note.parameters = Some(parameters));
@@ -123,12 +130,14 @@ impl CallContext {
         self.deny(format!("database {database_id} is outside its databases"))
     }
 
-    /// Checks that the principal may run native SQL (datasets: full).
-    pub fn check_native(&self, rpc: &str) -> Result<(), Status> {
+    /// Checks that the principal may run a query of this kind: MBQL needs `datasets: read` and
+    /// native SQL `datasets: full`, whichever RPC carries the query (a saved query needs the
+    /// grant of running it ad hoc).
+    pub fn check_query_grant(&self, native: bool) -> Result<(), Status> {
         let request = crate::policy::Request {
             principal: &self.identity.principal,
-            rpc,
-            native_sql: true,
+            rpc: "/metabase.gateway.v1.DatasetService/RunQuery",
+            native_sql: native,
             collection: None,
             database: None,
         };
@@ -136,7 +145,9 @@ impl CallContext {
         if decision.allowed {
             return Ok(());
         }
-        self.deny(decision.reason)
+        let reason =
+            if native { decision.reason } else { format!("an MBQL query needs datasets: read; {}", decision.reason) };
+        self.deny(reason)
     }
 
     /// Returns whether a collection is visible to the principal, for filtering lists.

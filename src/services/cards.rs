@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::queries::check_saved_query;
 use super::{GatewayState, collection_locations, collection_scope, failed, object_scope, total_size};
 use crate::convert::paging::Page;
 use crate::convert::{cards, collection_value, to_json};
 use crate::error::GatewayError;
-use crate::metabase::{CardFilter as UpstreamFilter, CardId};
+use crate::metabase::{CardFilter as UpstreamFilter, CardId, DashboardId};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::card_service_server::CardService;
 use crate::pb::v1::{
@@ -68,6 +69,16 @@ pub async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Resul
     Ok(card)
 }
 
+/// Checks the dashboard a card is saved into (a dashboard question): it must be in the caller's
+/// collections, as the card then lives in the dashboard's collection.
+async fn check_dashboard(call: &CallContext, dashboard_id: Option<i64>) -> Result<(), Status> {
+    let Some(id) = dashboard_id else {
+        return Ok(());
+    };
+    let dashboard = call.client.dashboards().get(DashboardId(id)).await.map_err(failed(format!("dashboard {id}")))?;
+    call.check_collection(&object_scope(&to_json(&dashboard), None))
+}
+
 /// Returns a card the caller may read as it may see it (its collection's ancestry narrowed).
 async fn narrowed_card(call: &CallContext, card: Card) -> Result<Card, Status> {
     let id = card.id;
@@ -124,16 +135,11 @@ impl CardService for CardApi {
         let target = request.collection_id.as_ref().map(collection_value).and_then(|value| value.as_i64());
         let locations = collection_locations(&call).await?;
         call.check_collection(&collection_scope(target, &locations))?;
-        if let Some(database) =
-            request.dataset_query.as_ref().and_then(|query| query.fields.get("database")).and_then(|value| match value
-                .kind
-            {
-                Some(prost_types::value::Kind::NumberValue(number)) => Some(number as i64),
-                _ => None,
-            })
-        {
-            call.check_database(database)?;
+        if request.dataset_query.is_none() {
+            return Err(GatewayError::invalid_argument("dataset_query", "dataset_query is required").into());
         }
+        check_saved_query(&call, request.dataset_query.as_ref()).await?;
+        check_dashboard(&call, request.dashboard_id).await?;
         let body = cards::create_body(request)?;
         let card = call.client.cards().create(body).await.map_err(failed("new card"))?;
         let converted = cards::card(to_json(&card));
@@ -150,6 +156,8 @@ impl CardService for CardApi {
             let locations = collection_locations(&call).await?;
             call.check_collection(&collection_scope(collection_value(target).as_i64(), &locations))?;
         }
+        check_saved_query(&call, request.dataset_query.as_ref()).await?;
+        check_dashboard(&call, request.dashboard_id.filter(|id| *id != 0)).await?;
         let body = cards::update_body(request);
         let card = call.client.cards().update(CardId(id), body).await.map_err(failed(format!("card {id}")))?;
         Ok(Response::new(cards::card(to_json(&card))))

@@ -1,25 +1,17 @@
-//! DatasetService: ad-hoc queries and exports, streamed.
+//! DatasetService: ad-hoc queries and exports, streamed. The query Metabase would run is built
+//! first and inspected as a whole, so a native query wrapped in the `mbql` field is native SQL.
 
 use tonic::{Request, Response, Status};
 
+use super::queries::check_query;
 use crate::middleware::call::CallContext;
 use crate::pb::v1::dataset_service_server::DatasetService;
 use crate::pb::v1::{ExportQueryRequest, RunQueryRequest, export_query_request, run_query_request};
-use crate::streaming::{ExportStream, QueryStream};
+use crate::streaming::{ExportStream, QueryStream, dataset_query};
 
 /// The DatasetService handlers.
 #[derive(Debug, Default)]
 pub struct DatasetApi;
-
-/// Checks an ad-hoc query against the caller's policy: native SQL needs datasets: full, and the
-/// database must be within its databases.
-fn check_query(call: &CallContext, rpc: &str, database_id: i64, native: bool) -> Result<(), Status> {
-    call.note_resource("database", database_id);
-    if native {
-        call.check_native(rpc)?;
-    }
-    call.check_database(database_id)
-}
 
 #[tonic::async_trait]
 impl DatasetService for DatasetApi {
@@ -27,8 +19,9 @@ impl DatasetService for DatasetApi {
 
     async fn run_query(&self, request: Request<RunQueryRequest>) -> Result<Response<Self::RunQueryStream>, Status> {
         let call = CallContext::of(&request)?;
-        let native = matches!(request.get_ref().query, Some(run_query_request::Query::Native(_)));
-        check_query(&call, "/metabase.gateway.v1.DatasetService/RunQuery", request.get_ref().database_id, native)?;
+        let ask = request.get_ref();
+        let query = dataset_query(ask.database_id, ask.query.clone(), ask.parameters.clone())?;
+        check_query(&call, &query).await?;
         crate::streaming::run_query(&call, request).await
     }
 
@@ -39,8 +32,13 @@ impl DatasetService for DatasetApi {
         request: Request<ExportQueryRequest>,
     ) -> Result<Response<Self::ExportQueryStream>, Status> {
         let call = CallContext::of(&request)?;
-        let native = matches!(request.get_ref().query, Some(export_query_request::Query::Native(_)));
-        check_query(&call, "/metabase.gateway.v1.DatasetService/ExportQuery", request.get_ref().database_id, native)?;
+        let ask = request.get_ref();
+        let ad_hoc = ask.query.clone().map(|query| match query {
+            export_query_request::Query::Native(native) => run_query_request::Query::Native(native),
+            export_query_request::Query::Mbql(mbql) => run_query_request::Query::Mbql(mbql),
+        });
+        let query = dataset_query(ask.database_id, ad_hoc, ask.parameters.clone())?;
+        check_query(&call, &query).await?;
         crate::streaming::export_query(&call, request).await
     }
 }

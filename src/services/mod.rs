@@ -10,6 +10,7 @@ mod databases;
 mod dataset;
 mod gateway;
 mod permissions;
+mod queries;
 mod search;
 mod users;
 

@@ -10,6 +10,7 @@ mod databases;
 mod errors;
 mod exports;
 mod identity;
+mod inspection;
 mod narrowing;
 mod permissions;
 mod policed;

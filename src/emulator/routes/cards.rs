@@ -193,6 +193,7 @@ pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: B
     let cache_ttl = body.optional_positive_int("cache_ttl")?;
     let dashboard_id = body.optional_positive_int("dashboard_id")?;
     let raw_query = body.get("dataset_query").cloned().unwrap_or(Value::Null);
+    context.observations.observe_query(&raw_query);
     let (dataset_query, database_id, table_id, query_type) = normalized_query(&raw_query)?;
     let parameters = optional_list(&body, "parameters")?;
     let parameter_mappings = optional_list(&body, "parameter_mappings")?;
@@ -254,7 +255,10 @@ pub async fn update(
     let new_collection =
         if body.has("collection_id") { Some(body.optional_positive_int("collection_id")?) } else { None };
     let query = match body.get("dataset_query") {
-        Some(value) => Some((value.clone(), normalized_query(value)?)),
+        Some(value) => {
+            context.observations.observe_query(value);
+            Some((value.clone(), normalized_query(value)?))
+        }
         None => None,
     };
     let mut state = context.state();

@@ -34,6 +34,7 @@ fn started_at() -> String {
 
 /// Checks an ad-hoc query's database and permissions, and prepares it.
 fn plan_adhoc(context: &Context, caller: Caller, query: &Value) -> Result<Planned, ApiError> {
+    context.observations.observe_query(query);
     let Some(database_id) = query.get("database").and_then(Value::as_i64) else {
         let mut data = Map::new();
         data.insert("status-code".into(), json!(400));
