@@ -53,6 +53,17 @@ pub enum GatewayError {
         /// The limit that was exceeded.
         message: String,
     },
+    /// An export cannot be held to the call's row limit (a workbook cannot be cut part way), so
+    /// it is refused before Metabase is asked.
+    #[error("{format} exports cannot be cut at a row limit of {rows}; export csv or json, or run the query")]
+    ExportNotLimitable {
+        /// The export format, such as `xlsx`.
+        format: &'static str,
+        /// The row limit.
+        rows: u64,
+        /// Who set the limit, such as `LIMIT_CAUSE_POLICY_MAX_ROWS`.
+        cause: &'static str,
+    },
     /// Something inside the gateway failed.
     #[error("internal gateway error: {message}")]
     Internal {
@@ -206,6 +217,16 @@ impl From<GatewayError> for Status {
                 error.to_string(),
                 info("RATE_LIMITED", None, None, &[]),
             ),
+            GatewayError::ExportNotLimitable { rows, cause, .. } => Status::with_error_details(
+                Code::FailedPrecondition,
+                error.to_string(),
+                info(
+                    "EXPORT_NOT_LIMITABLE",
+                    None,
+                    None,
+                    &[("max_rows", rows.to_string()), ("limit_cause", (*cause).into())],
+                ),
+            ),
             GatewayError::Internal { .. } => {
                 tracing::error!(error = %error, "internal gateway error");
                 Status::with_error_details(Code::Internal, error.to_string(), info("INTERNAL", None, None, &[]))
@@ -271,5 +292,25 @@ mod tests {
             };
             assert_eq!(Status::from(error).code(), code, "{error_type}");
         }
+    }
+
+    #[test]
+    fn an_export_that_cannot_be_limited_is_a_failed_precondition_that_says_why() {
+        let status = Status::from(GatewayError::ExportNotLimitable {
+            format: "xlsx",
+            rows: 100,
+            cause: "LIMIT_CAUSE_POLICY_MAX_ROWS",
+        });
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(
+            status.message(),
+            "xlsx exports cannot be cut at a row limit of 100; export csv or json, or run the query"
+        );
+        let error_info = status.get_details_error_info().expect("error info");
+        assert_eq!(error_info.reason, "EXPORT_NOT_LIMITABLE");
+        assert_eq!(
+            (error_info.metadata["max_rows"].as_str(), error_info.metadata["limit_cause"].as_str()),
+            ("100", "LIMIT_CAUSE_POLICY_MAX_ROWS")
+        );
     }
 }

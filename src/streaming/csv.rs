@@ -94,23 +94,30 @@ impl CsvReader {
     /// Feeds a chunk; calls `on_event` for each complete record and returns false when the
     /// callback asked to stop.
     pub fn feed(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(Event<'_>) -> bool) -> bool {
+        self.feed_until_stop(chunk, on_event).is_none()
+    }
+
+    /// Feeds a chunk like [`CsvReader::feed`] and returns where in `chunk` reading stopped when
+    /// the callback asked to stop: just past the record's line terminator (`\n` or `\r\n`), or
+    /// where the error object begins. Returns `None` when the whole chunk was read.
+    pub fn feed_until_stop(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(Event<'_>) -> bool) -> Option<usize> {
         let mut index = 0;
         while index < chunk.len() {
             if let Some(error) = self.error_text.as_mut() {
                 error.extend_from_slice(&chunk[index..]);
-                return true;
+                return None;
             }
             let byte = chunk[index];
             if self.at_record_start && !self.in_quotes && byte == b'{' {
                 self.error_text = Some(chunk[index..].to_vec());
-                return on_event(Event::ErrorObject);
+                return (!on_event(Event::ErrorObject)).then_some(index);
             }
             self.at_record_start = false;
             if self.in_quotes && !self.quote_pending {
                 let quote = memchr::memchr(b'"', &chunk[index..]).map_or(chunk.len(), |offset| index + offset);
                 self.record.extend_from_slice(&chunk[index..quote]);
                 if quote == chunk.len() {
-                    return true;
+                    return None;
                 }
                 self.quote_pending = true;
                 index = quote + 1;
@@ -144,7 +151,7 @@ impl CsvReader {
                     }
                     self.finish_field();
                     if !self.emit(on_event) {
-                        return false;
+                        return Some(index + 1);
                     }
                 }
                 other => {
@@ -162,7 +169,7 @@ impl CsvReader {
             }
             index += 1;
         }
-        true
+        None
     }
 
     /// Ends the body: a last record without a trailing newline is delivered.

@@ -160,13 +160,16 @@ fn export_stream(
     source: ExportSource,
     format: ExportFormat,
     format_rows: bool,
-) -> Response<ExportStream> {
+    limit: RowLimit,
+) -> Result<Response<ExportStream>, GatewayError> {
+    let source = source.held_to(format, limit)?;
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-    spawn_bounded(deadline, sender.clone(), exports::produce(call.client.clone(), source, format, format_rows, sender));
-    Response::new(Box::pin(ReceiverStream::new(receiver)))
+    let producer = exports::produce(call.clone(), source, format, format_rows, limit, sender.clone());
+    spawn_bounded(deadline, sender, producer);
+    Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
 }
 
-/// Exports a saved question: Metabase's bytes, unchanged.
+/// Exports a saved question: Metabase's bytes, cut at the call's row limit.
 pub async fn export_card(
     call: &CallContext,
     request: Request<ExportCardRequest>,
@@ -174,19 +177,22 @@ pub async fn export_card(
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     let format = export_format(request.format)?;
+    check_max_rows(request.max_rows)?;
     check_card_id(request.card_id)?;
     let parameters = parameters(request.parameters);
     call.note_parameters(json!({
         "card_id": request.card_id,
         "format": format.as_str(),
         "format_rows": request.format_rows,
+        "max_rows": request.max_rows,
         "parameters": parameters,
     }));
     let source = ExportSource::Card { id: request.card_id, parameters };
-    Ok(export_stream(call, deadline, source, format, request.format_rows))
+    let limit = RowLimit::new(request.max_rows, call.max_rows());
+    export_stream(call, deadline, source, format, request.format_rows, limit).map_err(Status::from)
 }
 
-/// Exports an ad-hoc query: Metabase's bytes, unchanged.
+/// Exports an ad-hoc query: Metabase's bytes, cut at the call's row limit.
 pub async fn export_query(
     call: &CallContext,
     request: Request<ExportQueryRequest>,
@@ -194,6 +200,7 @@ pub async fn export_query(
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     let format = export_format(request.format)?;
+    check_max_rows(request.max_rows)?;
     let query = match request.query {
         Some(crate::pb::v1::export_query_request::Query::Native(native)) => {
             Some(run_query_request::Query::Native(native))
@@ -206,7 +213,10 @@ pub async fn export_query(
         "database_id": request.database_id,
         "format": format.as_str(),
         "format_rows": request.format_rows,
+        "max_rows": request.max_rows,
         "query": query,
     }));
-    Ok(export_stream(call, deadline, ExportSource::Dataset { query }, format, request.format_rows))
+    let limit = RowLimit::new(request.max_rows, call.max_rows());
+    export_stream(call, deadline, ExportSource::Dataset { query }, format, request.format_rows, limit)
+        .map_err(Status::from)
 }

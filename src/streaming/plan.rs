@@ -1,4 +1,7 @@
-//! Which Metabase route serves a query, which row limit applies, and how the summary reports it.
+//! Which Metabase route serves a query, which row limit applies, how a query is made to carry
+//! the limit itself, and how the summary reports it.
+
+use serde_json::{Map, Value, json};
 
 use crate::pb::v1::{LimitCause, ResultSource, ResultSummary};
 
@@ -67,6 +70,36 @@ impl RowLimit {
     }
 }
 
+/// Returns the part of an ad-hoc query where its row limit goes: legacy MBQL's `query` map, or
+/// MBQL 5's last stage when that stage is MBQL. Mixed or unknown shapes have none, so that a
+/// limit is never put where Metabase would not read it.
+fn limit_holder(query: &mut Value) -> Option<&mut Map<String, Value>> {
+    let modern = query.get("lib/type").and_then(Value::as_str) == Some("mbql/query") && query.get("type").is_none();
+    let legacy = query.get("type").and_then(Value::as_str) == Some("query")
+        && query.get("lib/type").is_none()
+        && query.get("stages").is_none();
+    if modern {
+        let last = query.get_mut("stages")?.as_array_mut()?.last_mut()?.as_object_mut()?;
+        let is_mbql = last.get("lib/type").and_then(Value::as_str) == Some("mbql.stage/mbql");
+        return is_mbql.then_some(last);
+    }
+    if legacy {
+        return query.get_mut("query")?.as_object_mut();
+    }
+    None
+}
+
+/// Returns a copy of an ad-hoc query that returns at most `rows` rows: legacy MBQL's
+/// `query.limit`, or MBQL 5's last stage's `limit`, becomes the smaller of its own and `rows`.
+/// Returns `None` for native SQL (also as MBQL 5's last stage) and for shapes it does not know.
+pub fn limited_query(query: &Value, rows: u64) -> Option<Value> {
+    let mut limited = query.clone();
+    let holder = limit_holder(&mut limited)?;
+    let own = holder.get("limit").and_then(Value::as_u64);
+    holder.insert("limit".into(), json!(own.map_or(rows, |own| own.min(rows))));
+    Some(limited)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +124,37 @@ mod tests {
         assert_eq!(caller.limit_cause, LimitCause::CallerMaxRows as i32);
         let policy = RowLimit::new(500, Some(100)).summary(100, ResultSource::JsonQuery, false, 1);
         assert_eq!(policy.limit_cause, LimitCause::PolicyMaxRows as i32);
+    }
+
+    #[test]
+    fn a_query_is_limited_where_metabase_reads_its_limit_and_never_raised() {
+        let legacy = json!({"database": 1, "type": "query", "query": {"source-table": 2}});
+        assert_eq!(limited_query(&legacy, 10).unwrap()["query"]["limit"], 10);
+        let legacy_small = json!({"type": "query", "query": {"source-table": 2, "limit": 3}});
+        assert_eq!(limited_query(&legacy_small, 10).unwrap()["query"]["limit"], 3);
+        let legacy_large = json!({"type": "query", "query": {"source-table": 2, "limit": 50}});
+        assert_eq!(limited_query(&legacy_large, 10).unwrap()["query"]["limit"], 10);
+        let modern = json!({"lib/type": "mbql/query", "stages": [
+            {"lib/type": "mbql.stage/native", "native": "SELECT 1"},
+            {"lib/type": "mbql.stage/mbql", "limit": 500}
+        ]});
+        let limited = limited_query(&modern, 10).unwrap();
+        assert_eq!((limited["stages"][1]["limit"].clone(), limited["stages"][0].get("limit")), (json!(10), None));
+    }
+
+    #[test]
+    fn native_sql_and_unknown_shapes_cannot_be_limited() {
+        let cases = [
+            json!({"type": "native", "native": {"query": "SELECT 1"}}),
+            json!({"lib/type": "mbql/query", "stages": [{"lib/type": "mbql.stage/native", "native": "SELECT 1"}]}),
+            json!({"lib/type": "mbql/query", "stages": [{"source-table": 2}]}),
+            json!({"lib/type": "mbql/query", "stages": []}),
+            json!({"type": "native", "native": {"query": "SELECT 1"}, "stages": [{"lib/type": "mbql.stage/mbql"}]}),
+            json!({"type": "query", "query": {"source-table": 2}, "stages": [{"lib/type": "mbql.stage/mbql"}]}),
+            json!({"source-table": 2}),
+        ];
+        for query in cases {
+            assert_eq!(limited_query(&query, 10), None, "{query}");
+        }
     }
 }

@@ -193,7 +193,7 @@ async fn collection_narrowing_holds_for_get_run_export_update_list_and_search() 
     let export = cards
         .export_card(from(
             "sales-reader",
-            ExportCardRequest { card_id: 9, format: ExportFormat::Csv as i32, format_rows: false, parameters: None },
+            ExportCardRequest { card_id: 9, format: ExportFormat::Csv as i32, ..Default::default() },
         ))
         .await;
     assert_eq!(export.err().map(|status| status.code()), Some(Code::PermissionDenied));

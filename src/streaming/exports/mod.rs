@@ -1,0 +1,236 @@
+//! ExportCard and ExportQuery: Metabase's export bytes passed through chunk by chunk, with the
+//! content type and file name on the first chunk, and held to the call's row limit. A csv or json
+//! body is cut on a row boundary once the limit is reached (and still parses); a workbook cannot
+//! be cut, so the limit goes into an MBQL query, and other workbook exports under a limit are
+//! refused. A query that fails after the response began makes Metabase write a JSON error object
+//! into the body; the scanner finds it and the call ends with an error status instead of a file
+//! with JSON in it.
+
+mod cut;
+
+use bytes::{Bytes, BytesMut};
+use serde_json::{Value, json};
+use tokio::sync::mpsc::Sender;
+use tonic::Status;
+
+use self::cut::{BodyScanner, Scan};
+use super::plan::{RowLimit, limited_query};
+use crate::error::GatewayError;
+use crate::metabase::{CardId, ExportFormat, MetabaseError, RequestBody, check_query_body};
+use crate::middleware::call::CallContext;
+use crate::pb::v1::{ExportChunk, LimitCause, ResultSource};
+
+/// The largest error object read from the end of an export body.
+const MAX_ERROR_TEXT: usize = 256 * 1024;
+
+/// What an export stream exports.
+#[derive(Debug, Clone)]
+pub enum ExportSource {
+    /// A saved question.
+    Card {
+        /// The card.
+        id: i64,
+        /// Its parameters.
+        parameters: Value,
+    },
+    /// An ad-hoc query.
+    Dataset {
+        /// The query.
+        query: Value,
+    },
+}
+
+impl ExportSource {
+    /// Returns the source held to `limit` for `format`. Csv and json are cut as they stream, so
+    /// they go unchanged. A workbook cannot be cut: an ad-hoc MBQL query gets the limit as its own
+    /// (the smaller of its limit and the call's), and native SQL or a saved question is refused
+    /// before Metabase is asked.
+    pub fn held_to(self, format: ExportFormat, limit: RowLimit) -> Result<Self, GatewayError> {
+        let (ExportFormat::Xlsx, Some(rows)) = (format, limit.rows) else {
+            return Ok(self);
+        };
+        let refused =
+            || GatewayError::ExportNotLimitable { format: format.as_str(), rows, cause: limit.cause.as_str_name() };
+        match self {
+            ExportSource::Dataset { query } => {
+                limited_query(&query, rows).map(|query| ExportSource::Dataset { query }).ok_or_else(refused)
+            }
+            ExportSource::Card { .. } => Err(refused()),
+        }
+    }
+}
+
+fn filename(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_DISPOSITION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split("filename=").nth(1))
+        .map(|name| name.trim_matches(|character| character == '"' || character == ';').to_owned())
+        .unwrap_or_default()
+}
+
+/// Streams an export into `sender`, cut at `limit` (csv and json). The rows sent and the limit
+/// that cut them are noted on the call however the stream ends.
+pub async fn produce(
+    call: CallContext,
+    source: ExportSource,
+    format: ExportFormat,
+    format_rows: bool,
+    limit: RowLimit,
+    sender: Sender<Result<ExportChunk, Status>>,
+) {
+    let mut scanner = BodyScanner::new(format, limit.rows);
+    let outcome = stream(&call, &source, format, format_rows, &mut scanner, &sender).await;
+    // Noted before the error goes out: the audit event is written when the caller sees the end.
+    if let Some(rows) = scanner.rows() {
+        note_rows(&call, limit, rows);
+    }
+    if let Err(Some(status)) = outcome {
+        let _ = sender.send(Err(status)).await;
+    }
+}
+
+/// Notes the rows sent and, when a limit was reached, which one (as RunQuery's summary names it).
+fn note_rows(call: &CallContext, limit: RowLimit, rows: u64) {
+    call.note_rows(i64::try_from(rows).unwrap_or(i64::MAX));
+    let summary = limit.summary(rows, ResultSource::Export, false, 0);
+    if let Ok(cause) = LimitCause::try_from(summary.limit_cause)
+        && cause != LimitCause::None
+    {
+        call.note_limit(cause.as_str_name());
+    }
+}
+
+/// Returns `body` followed by `tail`.
+fn with_tail(body: Bytes, tail: &[u8]) -> Bytes {
+    if tail.is_empty() {
+        return body;
+    }
+    let mut joined = BytesMut::with_capacity(body.len() + tail.len());
+    joined.extend_from_slice(&body);
+    joined.extend_from_slice(tail);
+    joined.freeze()
+}
+
+async fn stream(
+    call: &CallContext,
+    source: &ExportSource,
+    format: ExportFormat,
+    format_rows: bool,
+    scanner: &mut BodyScanner,
+    sender: &Sender<Result<ExportChunk, Status>>,
+) -> Result<(), Option<Status>> {
+    let client = &call.client;
+    let mut form =
+        vec![("format_rows".to_owned(), format_rows.to_string()), ("pivot_results".to_owned(), "false".to_owned())];
+    let (subject, route, request) = match source {
+        ExportSource::Card { id, parameters } => {
+            form.push(("parameters".into(), parameters.to_string()));
+            (
+                format!("card {id}"),
+                "/api/card/{id}/query/{format}",
+                client.queries().export_card(CardId(*id), format, RequestBody::Form(form)).await,
+            )
+        }
+        ExportSource::Dataset { query } => {
+            form.push(("query".into(), query.to_string()));
+            form.push(("visualization_settings".into(), "{}".into()));
+            (
+                "export query".to_owned(),
+                "/api/dataset/{format}",
+                client.queries().export_dataset(format, RequestBody::Form(form)).await,
+            )
+        }
+    };
+    let failed = |error: MetabaseError| {
+        Some(Status::from(GatewayError::Metabase { subject: subject.clone(), source: Box::new(error) }))
+    };
+    let mut response = request.map_err(failed)?;
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut first = Some((content_type, filename(&response)));
+    let mut error_text: Option<Vec<u8>> = None;
+    loop {
+        let chunk = tokio::select! {
+            chunk = response.chunk() => chunk.map_err(|error| failed(MetabaseError::from_transport(route, error)))?,
+            () = sender.closed() => return Err(None),
+        };
+        let Some(chunk) = chunk else { break };
+        if let Some(text) = error_text.as_mut() {
+            text.extend_from_slice(&chunk);
+            if text.len() > MAX_ERROR_TEXT {
+                break;
+            }
+            continue;
+        }
+        let (data, cut) = match scanner.scan(&chunk) {
+            Scan::Body => (chunk, false),
+            Scan::Cut { end, tail } => (with_tail(chunk.slice(..end), tail), true),
+            Scan::Failed { start } => {
+                error_text = Some(chunk[start..].to_vec());
+                (chunk.slice(..start), false)
+            }
+        };
+        if !data.is_empty() || first.is_some() {
+            let (content_type, filename) = first.take().unwrap_or_default();
+            let message = ExportChunk { data, content_type, filename };
+            sender.send(Ok(message)).await.map_err(|_| None)?;
+            // Kept current so a cancelled call's audit event still has a count; it includes the
+            // chunks waiting in the channel that the caller may not have read.
+            if let Some(rows) = scanner.rows() {
+                call.note_rows(i64::try_from(rows).unwrap_or(i64::MAX));
+            }
+        }
+        if cut {
+            // Dropping the response closes the connection, so Metabase stops the query.
+            drop(response);
+            return Ok(());
+        }
+    }
+    if let Some(text) = error_text {
+        return Err(failed(export_failure(&text)));
+    }
+    scanner.finish();
+    Ok(())
+}
+
+/// Returns the error an export reported after its rows began: the error object Metabase wrote
+/// into the body, or a plain query failure when that text is not JSON.
+pub(super) fn export_failure(text: &[u8]) -> MetabaseError {
+    let error = serde_json::from_slice::<Value>(text)
+        .unwrap_or_else(|_| json!({"status": "failed", "error": "the export failed part way"}));
+    check_query_body(&error)
+        .err()
+        .unwrap_or(MetabaseError::QueryFailed { error_type: None, message: "the export failed part way".into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_workbook_under_a_limit_is_changed_or_refused_before_metabase_is_asked() {
+        let policy = RowLimit::new(0, Some(100));
+        let card = ExportSource::Card { id: 7, parameters: json!([]) };
+        assert!(card.clone().held_to(ExportFormat::Csv, policy).is_ok(), "csv is cut as it streams");
+        assert!(card.clone().held_to(ExportFormat::Xlsx, RowLimit::new(0, None)).is_ok(), "no limit");
+        let refused = card.held_to(ExportFormat::Xlsx, policy).unwrap_err();
+        assert!(
+            matches!(refused, GatewayError::ExportNotLimitable { rows: 100, cause: "LIMIT_CAUSE_POLICY_MAX_ROWS", .. }),
+            "{refused:?}"
+        );
+        let mbql = ExportSource::Dataset { query: json!({"type": "query", "query": {"source-table": 5}}) };
+        let ExportSource::Dataset { query } = mbql.held_to(ExportFormat::Xlsx, RowLimit::new(25, Some(100))).unwrap()
+        else {
+            panic!("a dataset stays a dataset");
+        };
+        assert_eq!(query["query"]["limit"], 25, "the caller's smaller limit");
+        let native = ExportSource::Dataset { query: json!({"type": "native", "native": {"query": "SELECT 1"}}) };
+        assert!(native.held_to(ExportFormat::Xlsx, policy).is_err());
+    }
+}
