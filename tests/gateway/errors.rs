@@ -43,8 +43,8 @@ async fn a_metabase_validation_error_is_invalid_argument_with_field_violations()
     let (_gateway, channel) = mocked(&server).await;
     let request = CreateCardRequest {
         name: "x".into(),
+        display: "table".into(),
         dataset_query: structure(json!({"database": 1, "type": "query", "query": {"source-table": 1}})),
-        dataset_query: structure(json!({"database": 1})),
         visualization_settings: structure(json!({})),
         ..Default::default()
     };
