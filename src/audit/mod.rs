@@ -11,6 +11,7 @@ mod phrases;
 mod sentence;
 mod store;
 mod table;
+mod writer;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,7 @@ pub use log::log_event;
 pub use phrases::{Object, PACKAGE, Place, RPC_PHRASES, RpcPhrase, full_rpc_path, phrase_for, short_rpc_name};
 pub use sentence::{sentence, thousands};
 pub use store::{AuditFilter, AuditStore};
+pub use writer::{AuditWriter, BatchSink, Committed, WriterConfig, WriterStats};
 
 /// Why the audit store could not open, record or list.
 #[derive(Debug, thiserror::Error)]
@@ -55,5 +57,11 @@ pub enum AuditError {
         column: &'static str,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The store cannot take writes right now (a test double, or a store that is down).
+    #[error("the audit store is unavailable: {message}")]
+    Unavailable {
+        /// What is wrong, without credentials.
+        message: String,
     },
 }
