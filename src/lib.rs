@@ -17,6 +17,7 @@ pub mod metabase;
 pub mod middleware;
 pub mod pb;
 pub mod policy;
+pub mod rpcs;
 pub mod server;
 pub mod services;
 pub mod streaming;
