@@ -18,6 +18,7 @@ pub mod middleware;
 pub(crate) mod narrow;
 pub mod pb;
 pub mod policy;
+pub mod rpcs;
 pub mod server;
 pub mod services;
 pub mod streaming;

@@ -7,7 +7,6 @@
 
 mod event;
 mod log;
-mod phrases;
 mod sentence;
 mod store;
 mod table;
@@ -17,7 +16,6 @@ use std::path::PathBuf;
 
 pub use event::{AuditEvent, Decision, UnknownDecision};
 pub use log::log_event;
-pub use phrases::{Object, PACKAGE, Place, RPC_PHRASES, RpcPhrase, full_rpc_path, phrase_for, short_rpc_name};
 pub use sentence::{sentence, thousands};
 pub use store::{AuditFilter, AuditStore};
 pub use writer::{AuditWriter, BatchSink, Committed, WriterConfig, WriterStats};

@@ -11,8 +11,8 @@ use rusqlite::{Connection, params, params_from_iter};
 
 use super::AuditError;
 use super::event::{AuditEvent, Decision};
-use super::phrases::full_rpc_path;
 use super::table::{COLUMNS, SCHEMA, StoredEvent, time_text};
+use crate::rpcs::full_path;
 
 /// How long a write waits for another connection to the same file before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -156,7 +156,7 @@ fn where_clause(filter: &AuditFilter) -> (String, Vec<Value>) {
     }
     if let Some(rpc) = &filter.rpc {
         conditions.push("rpc = ?");
-        values.push(Value::Text(full_rpc_path(rpc)));
+        values.push(Value::Text(full_path(rpc)));
     }
     if let Some(decision) = filter.decision {
         conditions.push("decision = ?");
@@ -187,7 +187,7 @@ mod tests {
     }
 
     fn event(principal: &str, short_rpc: &str, decision: Decision, time: DateTime<Utc>) -> AuditEvent {
-        let mut event = AuditEvent::new(principal, "jwt", full_rpc_path(short_rpc), decision, "")
+        let mut event = AuditEvent::new(principal, "jwt", full_path(short_rpc), decision, "")
             .with_resource("card", 42)
             .finish("OK", Some(3), 9);
         event.time = time;

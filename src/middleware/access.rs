@@ -1,4 +1,4 @@
-//! The access layer: for each gateway RPC it identifies the caller, applies its request rate and
+//! The access layer: for each gateway RPC it identifies the caller, applies its request rates and
 //! the policy's grant for the RPC, hands the handler a [`CallContext`] with the caller's own
 //! Metabase client, and records one audit event per call. An event for a call that changes
 //! Metabase is committed before the response leaves; a stream's event is written when it ends.
@@ -22,7 +22,8 @@ use crate::audit::{AuditEvent, AuditStore, Decision as AuditDecision, log_event,
 use crate::error::GatewayError;
 use crate::identity::{Identity, IdentitySource, identify};
 use crate::metabase::{ClientConfig, MetabaseClient};
-use crate::policy::{Policy, PolicyStore, RateLimiter, authorize, rule_for};
+use crate::policy::{Policy, PolicyStore, RateLimiter, authorize};
+use crate::rpcs::{facts_for, short_name};
 use crate::telemetry::metrics::metrics;
 
 /// The Metabase clients of the callers' credentials, built on first use.
@@ -74,7 +75,7 @@ pub struct Access {
     pub sources: Vec<IdentitySource>,
     /// The policy, reloaded when its file changes.
     pub policy: Arc<PolicyStore>,
-    /// Per-principal request rates.
+    /// Request rates, per principal and per rule.
     pub limiter: RateLimiter,
     /// The callers' Metabase clients.
     pub clients: Arc<ClientPool>,
@@ -231,7 +232,7 @@ impl CallRecord {
         if let Some(cause) = note.limit_cause {
             self.span.record("limit_cause", cause);
         }
-        metrics().rpc(crate::policy::short_name(&self.rpc), grpc_code, self.started.elapsed().as_secs_f64());
+        metrics().rpc(&self.rpc, grpc_code, self.started.elapsed().as_secs_f64());
         let sentence = sentence(
             &self.identity.principal,
             &self.rpc,
@@ -355,34 +356,30 @@ where
                 },
             );
             let rule = decision.rule;
-            let rpc_rule = rule_for(&rpc);
-            let capability = rpc_rule.and_then(|rule| rule.capability).map_or("none", |capability| capability.as_str());
+            let rpc_facts = facts_for(&rpc);
+            let capability =
+                rpc_facts.and_then(|facts| facts.capability).map_or("none", |capability| capability.as_str());
             let kind = match (decision.allowed, decision.enforced) {
                 (true, _) => AuditDecision::Allowed,
                 (false, true) => AuditDecision::Denied,
                 (false, false) => AuditDecision::DryRunDenied,
             };
             metrics().decision(capability, kind.as_str());
-            if let Some(rate) = rule.and_then(|index| policy.rate(index))
-                && access.limiter.check(&identity.principal, rate, Instant::now()).is_err()
+            if let Some(index) = rule
+                && let Err(exceeded) =
+                    access.limiter.check_call(policy.call_rates(index, &identity.principal), Instant::now())
             {
-                let reason = format!("its policy allows {} calls per {}", rate.calls, rate.period_name());
-                record(identity.clone(), (AuditDecision::Denied, reason.clone()))
+                record(identity.clone(), (AuditDecision::Denied, exceeded.reason()))
                     .finish(Code::ResourceExhausted, false)
                     .await;
-                return Ok(status_response(GatewayError::RateLimited {
-                    message: format!("{} is over its request rate: {reason}", identity.principal),
-                }));
+                let message = exceeded.message(&identity.principal);
+                return Ok(status_response(GatewayError::RateLimited { message }));
             }
             let reason = decision.reason.clone();
             if kind == AuditDecision::Denied {
                 record(identity.clone(), (kind, reason.clone())).finish(Code::PermissionDenied, false).await;
                 return Ok(status_response(GatewayError::PolicyDenied {
-                    message: format!(
-                        "{} may not call {}: {reason}",
-                        identity.principal,
-                        crate::policy::short_name(&rpc)
-                    ),
+                    message: format!("{} may not call {}: {reason}", identity.principal, short_name(&rpc)),
                 }));
             }
             let audit_decision = (kind, reason);
@@ -394,9 +391,8 @@ where
                     return Ok(status_response(error));
                 }
             };
-            let mutates = rpc_rule.is_some_and(|rule| rule.mutates);
-            let streaming =
-                ["/RunCard", "/ExportCard", "/RunQuery", "/ExportQuery"].iter().any(|name| rpc.ends_with(name));
+            let mutates = rpc_facts.is_some_and(|facts| facts.mutates);
+            let streaming = rpc_facts.is_some_and(|facts| facts.streams);
             request.extensions_mut().insert(CallContext {
                 identity: identity.clone(),
                 policy: policy.clone(),

@@ -4,7 +4,7 @@
 
 use super::load::Policy;
 use super::model::{Capability, Level, PrincipalRule};
-use super::rpcs::{self, RpcRule};
+use crate::rpcs::{self, RpcFacts};
 
 /// A collection a request touches, with its ancestors so that narrowing covers subtrees.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,7 +65,7 @@ pub fn authorize(policy: &Policy, request: &Request) -> Decision {
 /// [`Policy::matching_rule`] returned it), so a second check on one call does not match again.
 pub fn authorize_with(policy: &Policy, rule_index: Option<usize>, request: &Request) -> Decision {
     let rule = rule_index.and_then(|index| policy.rule(index));
-    let verdict = match (rule, rpcs::rule_for(request.rpc)) {
+    let verdict = match (rule, rpcs::facts_for(request.rpc)) {
         (None, _) => Verdict::deny(format!("no policy rule matches principal {}", request.principal)),
         (Some(_), None) => Verdict::deny(format!("unknown rpc {}", request.rpc)),
         (Some(rule), Some(rpc_rule)) => judge(rule, rpc_rule, request),
@@ -93,7 +93,7 @@ impl Verdict {
     }
 }
 
-fn judge(rule: &PrincipalRule, rpc_rule: &RpcRule, request: &Request) -> Verdict {
+fn judge(rule: &PrincipalRule, rpc_rule: &RpcFacts, request: &Request) -> Verdict {
     let Some(capability) = rpc_rule.capability else {
         let reason = format!("any identified caller may call {}", rpcs::method_name(request.rpc));
         return Verdict { allowed: true, reason, missing: None };
@@ -162,7 +162,7 @@ pub fn max_rows(policy: &Policy, rule_index: Option<usize>) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::rpcs::RPCS;
+    use crate::rpcs::RPCS;
 
     const AGENT: &str = "spiffe://cluster.local/ns/agents/sa/agent-7";
     const RUN_QUERY: &str = "/metabase.gateway.v1.DatasetService/RunQuery";
@@ -191,7 +191,8 @@ mod tests {
         for capability in Capability::ALL {
             for level in [Level::Off, Level::Read, Level::Full] {
                 let policy = agents_granted(&format!("{{ {capability}: {level} }}"));
-                for (path, rpc_rule) in RPCS.iter().filter(|(_, rule)| rule.capability.is_some()) {
+                for rpc_rule in RPCS.iter().filter(|facts| facts.capability.is_some()) {
+                    let path = rpc_rule.path;
                     let decision = authorize(&policy, &call(AGENT, path));
                     let suffices = rpc_rule.capability == Some(capability) && level >= rpc_rule.level;
                     assert_eq!(decision.allowed, suffices, "{capability}: {level} calling {path}: {}", decision.reason);
@@ -207,11 +208,8 @@ mod tests {
     #[test]
     fn every_capability_has_a_read_rpc_and_all_but_search_and_audit_a_full_one() {
         for capability in Capability::ALL {
-            let levels: Vec<Level> = RPCS
-                .iter()
-                .filter(|(_, rule)| rule.capability == Some(capability))
-                .map(|(_, rule)| rule.level)
-                .collect();
+            let levels: Vec<Level> =
+                RPCS.iter().filter(|facts| facts.capability == Some(capability)).map(|facts| facts.level).collect();
             assert!(levels.contains(&Level::Read), "{capability}");
             let has_full = levels.contains(&Level::Full) || capability == Capability::Datasets;
             assert_eq!(has_full, !matches!(capability, Capability::Search | Capability::Audit), "{capability}");
@@ -238,7 +236,7 @@ mod tests {
     fn an_unknown_principal_is_denied_every_rpc() {
         let policy = agents_granted("{ \"*\": full }");
 
-        for (path, _) in RPCS {
+        for path in RPCS.iter().map(|facts| facts.path) {
             let decision = authorize(&policy, &call("spiffe://cluster.local/ns/other/sa/x", path));
             assert!(!decision.allowed, "{path}");
             assert_eq!(decision.rule, None);

@@ -4,7 +4,7 @@
 use super::decide::{CollectionScope, Request, authorize};
 use super::load::Policy;
 use super::model::PrincipalRule;
-use super::rpcs;
+use crate::rpcs;
 
 /// Explains what the policy decides for a principal calling an RPC, given as a short name
 /// (`CardService/GetCard`) or a full gRPC path, with what the call would touch.
@@ -16,7 +16,7 @@ pub fn explain(
     collection: Option<CollectionScope>,
     database: Option<i64>,
 ) -> String {
-    let path = rpcs::lookup(rpc).map_or(rpc, |(path, _)| path);
+    let path = rpcs::lookup(rpc).map_or(rpc, |facts| facts.path);
     let request = Request { principal, rpc: path, native_sql, collection, database };
     let decision = authorize(policy, &request);
     let verdict = if decision.allowed { "ALLOWED" } else { "DENIED" };
@@ -37,7 +37,7 @@ pub fn explain(
     if let Some(missing) = &decision.missing {
         lines.push(format!("missing: {missing}"));
     }
-    if let Some(rpc_rule) = rpcs::rule_for(path) {
+    if let Some(rpc_rule) = rpcs::facts_for(path) {
         let changes = if rpc_rule.mutates { "changes Metabase" } else { "reads only" };
         let needs = match rpc_rule.capability {
             Some(capability) => format!("{capability}: {}", rpc_rule.level),
@@ -50,6 +50,9 @@ pub fn explain(
         let rate = policy.rate(index).map_or("unlimited".to_owned(), |rate| rate.to_string());
         lines.push(format!("max_rows: {max_rows}"));
         lines.push(format!("rate: {rate}"));
+        if let Some(shared) = policy.rule_rate(index) {
+            lines.push(format!("rule_rate: {shared}, shared by every principal the rule matches"));
+        }
         lines.push(format!("credential: {}", policy.credential_for(index).unwrap_or("the gateway's own")));
     }
     lines.join("\n")
@@ -121,6 +124,22 @@ mod tests {
         );
         assert!(text.contains("\nmissing: datasets: full\n"), "{text}");
         assert!(text.contains("\nmax_rows: no limit beyond the export cap\nrate: 5/s\ncredential: default"), "{text}");
+    }
+
+    #[test]
+    fn a_rule_rate_is_shown_only_when_the_rule_has_one() {
+        let shared = API_EXAMPLE.replace("    rate: 5/s\n", "    rate: 5/s\n    rule_rate: 100/m\n");
+        let policy = Policy::parse(&shared).unwrap();
+        let agent = "spiffe://cluster.local/ns/agents/sa/a";
+
+        let text = explain(&policy, agent, "SearchService/Search", false, None, None);
+        let orders = explain(&policy, ORDERS, "SearchService/Search", false, None, None);
+
+        assert!(
+            text.contains("\nrate: 5/s\nrule_rate: 100/m, shared by every principal the rule matches\ncredential:"),
+            "{text}"
+        );
+        assert!(!orders.contains("rule_rate"), "{orders}");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Owns [`Policy`]: a policy file that parsed and passed every check, with its rates parsed, and
-//! the lookups the gateway makes on it (which rule matches a principal, which credential it uses).
+//! the lookups the gateway makes on it (which rule matches a principal, which credential it uses,
+//! which rates a call is held to).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::error::{KeyFinder, Location, PolicyError};
 use super::model::{Level, PolicyFile, PrincipalRule};
-use super::rate::Rate;
+use super::rate::{CallRates, Rate};
 
 /// The name errors use for policy text that did not come from a file.
 const UNNAMED: &str = "policy";
@@ -16,7 +17,16 @@ const UNNAMED: &str = "policy";
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
     file: PolicyFile,
-    rates: Vec<Option<Rate>>,
+    rates: Vec<RuleRates>,
+}
+
+/// One rule's parsed rates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct RuleRates {
+    /// `rate`: each principal's own.
+    per_principal: Option<Rate>,
+    /// `rule_rate`: shared by all the rule's principals.
+    shared: Option<Rate>,
 }
 
 impl Policy {
@@ -55,6 +65,7 @@ impl Policy {
             databases: None,
             max_rows: None,
             rate: None,
+            rule_rate: None,
         };
         let file = PolicyFile {
             version: 1,
@@ -63,7 +74,7 @@ impl Policy {
             default_credential: None,
             principals: vec![rule],
         };
-        Policy { file, rates: vec![None] }
+        Policy { file, rates: vec![RuleRates::default()] }
     }
 
     /// Returns the file as written.
@@ -91,9 +102,27 @@ impl Policy {
         self.file.principals.iter().position(|rule| rule.matches(principal))
     }
 
-    /// Returns the parsed request rate of the rule at an index, if it has one.
+    /// Returns the parsed per-principal request rate (`rate`) of the rule at an index, if it has one.
     pub fn rate(&self, rule_index: usize) -> Option<Rate> {
-        self.rates.get(rule_index).copied().flatten()
+        self.rates.get(rule_index).and_then(|rates| rates.per_principal)
+    }
+
+    /// Returns the parsed rate the principals of the rule at an index share (`rule_rate`), if it
+    /// has one.
+    pub fn rule_rate(&self, rule_index: usize) -> Option<Rate> {
+        self.rates.get(rule_index).and_then(|rates| rates.shared)
+    }
+
+    /// Returns the rates a call by `principal` under the rule at an index is held to: the
+    /// principal's own bucket, and the bucket the rule's principals share, keyed by its `match`.
+    pub fn call_rates<'a>(&'a self, rule_index: usize, principal: &'a str) -> CallRates<'a> {
+        let Some(rule) = self.rule(rule_index) else {
+            return CallRates::default();
+        };
+        CallRates {
+            principal: self.rate(rule_index).map(|rate| (principal, rate)),
+            rule: self.rule_rate(rule_index).map(|rate| (rule.pattern.as_str(), rate)),
+        }
     }
 
     /// Returns the name of the credential the rule's principals use: the rule's own, else the
@@ -148,8 +177,8 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// Checks the rule at `index` and returns its parsed rate.
-    fn check_rule(&self, parsed: &PolicyFile, index: usize) -> Result<Option<Rate>, PolicyError> {
+    /// Checks the rule at `index` and returns its parsed rates.
+    fn check_rule(&self, parsed: &PolicyFile, index: usize) -> Result<RuleRates, PolicyError> {
         let rule = &parsed.principals[index];
         let start = self.finder.rule_start(index);
         let next = self.finder.rule_start(index + 1).unwrap_or(usize::MAX);
@@ -179,11 +208,14 @@ impl Checker<'_> {
                 format!("principals[{index}].max_rows: 0 would allow no rows; use at least 1, or leave it out");
             return Err(self.invalid(locate("max_rows"), message));
         }
-        rule.rate
-            .as_deref()
-            .map(Rate::parse)
-            .transpose()
-            .map_err(|error| self.invalid(locate("rate"), format!("principals[{index}].rate: {error}")))
+        let parse = |key: &str, text: Option<&str>| {
+            text.map(Rate::parse)
+                .transpose()
+                .map_err(|error| self.invalid(locate(key), format!("principals[{index}].{key}: {error}")))
+        };
+        let per_principal = parse("rate", rule.rate.as_deref())?;
+        let shared = parse("rule_rate", rule.rule_rate.as_deref())?;
+        Ok(RuleRates { per_principal, shared })
     }
 }
 
@@ -215,6 +247,7 @@ mod tests {
         assert_eq!(policy.principals()[0].max_rows, Some(100_000));
         assert_eq!(policy.rate(0), Some(Rate { calls: 50, period: RatePeriod::Second }));
         assert_eq!(policy.rate(2), None);
+        assert_eq!(policy.rule_rate(1), None);
         assert_eq!(policy.principals()[2].grants.get("*"), Some(&Level::Full));
     }
 
@@ -283,6 +316,34 @@ mod tests {
             let message = error_of(text);
             assert!(message.starts_with(expected), "expected {expected:?}, got {message:?}");
         }
+    }
+
+    #[test]
+    fn a_rule_rate_parses_beside_the_rate_and_is_keyed_by_the_rules_match() {
+        let text = "version: 1\nprincipals:\n  - match: \"agents/*\"\n    rate: 5/s\n    rule_rate: 100/m\n  - match: solo\n    rule_rate: 1/h\n";
+        let policy = Policy::parse(text).unwrap();
+
+        let both = policy.call_rates(0, "agents/a");
+        let shared_only = policy.call_rates(1, "solo");
+
+        assert_eq!(policy.rate(0), Some(Rate { calls: 5, period: RatePeriod::Second }));
+        assert_eq!(policy.rule_rate(0), Some(Rate { calls: 100, period: RatePeriod::Minute }));
+        assert_eq!(both.principal, Some(("agents/a", Rate { calls: 5, period: RatePeriod::Second })));
+        assert_eq!(both.rule, Some(("agents/*", Rate { calls: 100, period: RatePeriod::Minute })));
+        assert_eq!(shared_only.principal, None);
+        assert_eq!(shared_only.rule, Some(("solo", Rate { calls: 1, period: RatePeriod::Hour })));
+        assert_eq!(policy.call_rates(2, "nobody"), CallRates::default());
+        assert_eq!(Policy::allow_all().call_rates(0, "anyone"), CallRates::default());
+    }
+
+    #[test]
+    fn a_bad_rule_rate_is_reported_at_its_own_line_and_a_misspelt_one_is_unknown() {
+        let bad = error_of("version: 1\nprincipals:\n  - match: a\n    rate: 5/s\n    rule_rate: 0/s\n");
+        let misspelt = error_of("version: 1\nprincipals:\n  - match: a\n    rule_rat: 5/s\n");
+
+        assert!(bad.starts_with("policy:5:5: principals[0].rule_rate: rate \"0/s\" is not valid"), "{bad}");
+        assert!(misspelt.starts_with("policy:4:5: principals[0]: unknown field `rule_rat`"), "{misspelt}");
+        assert!(misspelt.contains("`rate`, `rule_rate`"), "{misspelt}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Owns the gateway's access policy (API.md, "Identity, policy and audit"): the YAML file and its
-//! validation, the table of what each RPC needs, the pure [`authorize`] decision, per-principal
+//! validation, the pure [`authorize`] decision over the table of RPCs ([`crate::rpcs`]), request
 //! rates, the reloading [`PolicyStore`], and the human explanations behind `policy check` and
 //! `policy explain`.
 
@@ -11,7 +11,6 @@ pub mod inspect;
 pub mod load;
 pub mod model;
 pub mod rate;
-pub mod rpcs;
 pub mod store;
 
 use std::path::Path;
@@ -23,8 +22,7 @@ pub use self::error::{Location, PolicyError};
 pub use self::explain::explain;
 pub use self::load::Policy;
 pub use self::model::{Capability, CredentialSpec, Level, PolicyFile, PrincipalRule};
-pub use self::rate::{Rate, RateExceeded, RateLimiter, RateParseError, RatePeriod};
-pub use self::rpcs::{ResourceKind, RpcRule, rule_for, short_name};
+pub use self::rate::{CallRates, Rate, RateExceeded, RateLimiter, RateParseError, RatePeriod, RateScope};
 pub use self::store::PolicyStore;
 
 /// Loads and checks a policy file, returning a one-line summary such as

@@ -95,9 +95,12 @@ pub struct PrincipalRule {
     /// The most rows one query may return to these callers.
     #[serde(default)]
     pub max_rows: Option<u64>,
-    /// The request rate, such as `50/s`, `100/m` or `1000/h`.
+    /// The request rate of each principal the rule matches, such as `50/s`, `100/m` or `1000/h`.
     #[serde(default)]
     pub rate: Option<String>,
+    /// The request rate all the principals the rule matches share, together, such as `100/s`.
+    #[serde(default)]
+    pub rule_rate: Option<String>,
 }
 
 impl PrincipalRule {
@@ -276,6 +279,7 @@ mod tests {
             databases: None,
             max_rows: None,
             rate: None,
+            rule_rate: None,
         }
     }
 

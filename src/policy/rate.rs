@@ -1,5 +1,6 @@
-//! Owns request rates: [`Rate`] (`50/s`, `100/m`, `1000/h`) and [`RateLimiter`], one token bucket
-//! per principal that holds N calls and refills at N per period.
+//! Owns request rates: [`Rate`] (`50/s`, `100/m`, `1000/h`) and [`RateLimiter`], token buckets
+//! that hold N calls and refill at N per period: one per principal (a rule's `rate`) and one per
+//! rule that all its principals share (its `rule_rate`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -106,20 +107,73 @@ pub struct RateParseError {
     pub text: String,
 }
 
-/// Says that a principal has used up its rate; `retry_after` is when the next call would pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+/// Which bucket refused a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RateScope {
+    /// The calling principal's own bucket, filled at its rule's `rate`.
+    Principal,
+    /// The bucket every principal of a rule shares, filled at its `rule_rate`; holds the rule's
+    /// `match` text.
+    Rule(String),
+}
+
+/// Says that a call would exceed a rate; `retry_after` is when the next call would pass.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("rate {rate} exceeded; the next call is allowed in {} ms", .retry_after.as_millis())]
 pub struct RateExceeded {
     /// The rate that was exceeded.
     pub rate: Rate,
     /// How long until one call's worth has refilled.
     pub retry_after: Duration,
+    /// Whose bucket was empty.
+    pub scope: RateScope,
 }
 
-/// Limits each principal's calls with a token bucket; safe to share between threads.
+impl RateExceeded {
+    /// Returns why the call was refused, as the audit event records it: `its policy allows 5 calls
+    /// per second`, or `the rule "agents/*" allows 100 calls per second for all its principals
+    /// together`.
+    pub fn reason(&self) -> String {
+        let (calls, period) = (self.rate.calls, self.rate.period_name());
+        match &self.scope {
+            RateScope::Principal => format!("its policy allows {calls} calls per {period}"),
+            RateScope::Rule(pattern) => {
+                format!("the rule {pattern:?} allows {calls} calls per {period} for all its principals together")
+            }
+        }
+    }
+
+    /// Returns the message the refused caller gets: who is over which rate, and why.
+    pub fn message(&self, principal: &str) -> String {
+        let which = match self.scope {
+            RateScope::Principal => "its request rate",
+            RateScope::Rule(_) => "its rule's shared request rate",
+        };
+        format!("{principal} is over {which}: {}", self.reason())
+    }
+}
+
+/// The rates one call is held to; the call needs a token from the bucket of each that is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallRates<'a> {
+    /// The principal and its own rate (its rule's `rate`).
+    pub principal: Option<(&'a str, Rate)>,
+    /// The rule's `match` text and the rate all its principals share (its `rule_rate`).
+    pub rule: Option<(&'a str, Rate)>,
+}
+
+/// Limits calls with token buckets, per principal and per rule; safe to share between threads.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
-    buckets: Mutex<HashMap<String, Bucket>>,
+    buckets: Mutex<Buckets>,
+}
+
+/// The buckets, by principal and by rule `match` text; two maps, so that a principal spelt like a
+/// rule's pattern never shares the rule's bucket.
+#[derive(Debug, Default)]
+struct Buckets {
+    principals: HashMap<String, Bucket>,
+    rules: HashMap<String, Bucket>,
 }
 
 #[derive(Debug)]
@@ -144,6 +198,29 @@ impl Bucket {
     fn is_full_at(&self, now: Instant) -> bool {
         now.saturating_duration_since(self.updated) >= self.rate.period.duration()
     }
+
+    /// Returns how long until the bucket holds a whole call, or `None` when it holds one now.
+    fn wait(&self) -> Option<Duration> {
+        if self.tokens >= 1.0 {
+            return None;
+        }
+        let missing = 1.0 - self.tokens;
+        Some(self.rate.period.duration().mul_f64(missing / f64::from(self.rate.calls)))
+    }
+}
+
+/// Returns the refilled bucket for `key`, full if it is new or its rate changed (after a policy
+/// reload), dropping idle buckets first when there are many.
+fn refilled<'map>(map: &'map mut HashMap<String, Bucket>, key: &str, rate: Rate, now: Instant) -> &'map mut Bucket {
+    if map.len() >= PRUNE_AT && !map.contains_key(key) {
+        map.retain(|_, bucket| !bucket.is_full_at(now));
+    }
+    let bucket = map.entry(key.to_owned()).or_insert_with(|| Bucket::full(rate, now));
+    if bucket.rate != rate {
+        *bucket = Bucket::full(rate, now);
+    }
+    bucket.refill(now);
+    bucket
 }
 
 impl RateLimiter {
@@ -155,23 +232,37 @@ impl RateLimiter {
     /// Takes one call from the principal's bucket, or says when the next call would be allowed.
     /// A changed rate (after a policy reload) starts a fresh, full bucket.
     pub fn check(&self, principal: &str, rate: Rate, now: Instant) -> Result<(), RateExceeded> {
+        self.check_call(CallRates { principal: Some((principal, rate)), rule: None }, now)
+    }
+
+    /// Takes one call from each bucket the call's rates name, or from none when any is empty, and
+    /// then says which bucket refused: the one the caller must wait longer for, the principal's own
+    /// on a tie. A changed rate, or a rule whose `match` changed, starts a fresh, full bucket.
+    pub fn check_call(&self, rates: CallRates<'_>, now: Instant) -> Result<(), RateExceeded> {
         // A poisoned lock only means another caller panicked mid-check; the buckets stay usable.
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        if buckets.len() >= PRUNE_AT && !buckets.contains_key(principal) {
-            buckets.retain(|_, bucket| !bucket.is_full_at(now));
+        let Buckets { principals, rules } = &mut *buckets;
+        let mut own = rates.principal.map(|(principal, rate)| refilled(principals, principal, rate, now));
+        let mut shared = rates.rule.map(|(pattern, rate)| refilled(rules, pattern, rate, now));
+        let own_wait = own.as_deref().and_then(Bucket::wait);
+        let shared_wait = shared.as_deref().and_then(Bucket::wait);
+        match (rates.principal.zip(own_wait), rates.rule.zip(shared_wait)) {
+            (None, None) => {
+                for bucket in own.iter_mut().chain(shared.iter_mut()) {
+                    bucket.tokens -= 1.0;
+                }
+                Ok(())
+            }
+            (Some(((_, rate), retry_after)), None) => {
+                Err(RateExceeded { rate, retry_after, scope: RateScope::Principal })
+            }
+            (Some(((_, rate), retry_after)), Some((_, shared_after))) if retry_after >= shared_after => {
+                Err(RateExceeded { rate, retry_after, scope: RateScope::Principal })
+            }
+            (_, Some(((pattern, rate), retry_after))) => {
+                Err(RateExceeded { rate, retry_after, scope: RateScope::Rule(pattern.to_owned()) })
+            }
         }
-        let bucket = buckets.entry(principal.to_owned()).or_insert_with(|| Bucket::full(rate, now));
-        if bucket.rate != rate {
-            *bucket = Bucket::full(rate, now);
-        }
-        bucket.refill(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            return Ok(());
-        }
-        let missing = 1.0 - bucket.tokens;
-        let retry_after = rate.period.duration().mul_f64(missing / f64::from(rate.calls));
-        Err(RateExceeded { rate, retry_after })
     }
 }
 
@@ -232,5 +323,80 @@ mod tests {
         assert!(limiter.check("a", Rate::parse("1/h").unwrap(), now).is_ok());
         assert!(limiter.check("a", Rate::parse("1/h").unwrap(), now).is_err());
         assert!(limiter.check("a", Rate::parse("2/h").unwrap(), now).is_ok());
+    }
+
+    const AGENTS: &str = "spiffe://cluster.local/ns/agents/sa/*";
+
+    /// Returns the rates of a call by `principal` under the agents rule.
+    fn agents(principal: &str, own: Option<Rate>, shared: Rate) -> CallRates<'_> {
+        CallRates { principal: own.map(|rate| (principal, rate)), rule: Some((AGENTS, shared)) }
+    }
+
+    #[test]
+    fn a_rule_rate_is_one_bucket_shared_by_all_the_rules_principals() {
+        let limiter = RateLimiter::new();
+        let rate = Rate::parse("3/m").unwrap();
+        let now = Instant::now();
+
+        for principal in ["agent-1", "agent-2", "agent-1"] {
+            assert_eq!(limiter.check_call(agents(principal, None, rate), now), Ok(()), "{principal}");
+        }
+        let refused = limiter.check_call(agents("agent-2", None, rate), now).unwrap_err();
+        let other_rule = CallRates { principal: None, rule: Some(("orders-api", rate)) };
+
+        assert_eq!(refused.scope, RateScope::Rule(AGENTS.to_owned()));
+        assert_eq!(refused.rate, rate);
+        assert!(refused.retry_after > Duration::from_secs(19) && refused.retry_after <= Duration::from_secs(20));
+        assert!(
+            limiter.check_call(agents("agent-3", None, rate), now).is_err(),
+            "a new principal shares the empty bucket"
+        );
+        assert_eq!(limiter.check_call(other_rule, now), Ok(()), "another rule has its own bucket");
+        assert_eq!(limiter.check("spiffe://cluster.local/ns/agents/sa/*", rate, now), Ok(()), "not a principal's");
+        assert_eq!(limiter.check_call(agents("agent-2", None, rate), now + Duration::from_secs(20)), Ok(()));
+    }
+
+    #[test]
+    fn with_both_rates_a_call_needs_a_token_from_each_and_a_refusal_takes_none() {
+        let limiter = RateLimiter::new();
+        let per_principal = Rate::parse("1/m").unwrap();
+        let rule_rate = Rate::parse("3/m").unwrap();
+        let now = Instant::now();
+        let call = |principal| agents(principal, Some(per_principal), rule_rate);
+
+        assert_eq!(limiter.check_call(call("agent-1"), now), Ok(()));
+        let own = limiter.check_call(call("agent-1"), now).unwrap_err();
+        assert_eq!(limiter.check_call(call("agent-2"), now), Ok(()));
+        assert_eq!(limiter.check_call(call("agent-3"), now), Ok(()), "agent-1's refused call took no shared token");
+        let rule = limiter.check_call(call("agent-4"), now).unwrap_err();
+
+        assert_eq!((own.scope, own.rate), (RateScope::Principal, per_principal));
+        assert_eq!((rule.scope, rule.rate), (RateScope::Rule(AGENTS.to_owned()), rule_rate));
+        assert!(limiter.check("agent-4", per_principal, now).is_ok(), "agent-4's refused call took no token");
+    }
+
+    #[test]
+    fn a_changed_rule_rate_starts_a_full_shared_bucket() {
+        let limiter = RateLimiter::new();
+        let now = Instant::now();
+
+        assert!(limiter.check_call(agents("a", None, Rate::parse("1/h").unwrap()), now).is_ok());
+        assert!(limiter.check_call(agents("b", None, Rate::parse("1/h").unwrap()), now).is_err());
+        assert!(limiter.check_call(agents("b", None, Rate::parse("2/h").unwrap()), now).is_ok());
+    }
+
+    #[test]
+    fn refusals_say_whose_rate_was_exceeded() {
+        let rate = Rate::parse("100/s").unwrap();
+        let retry_after = Duration::from_millis(10);
+        let own = RateExceeded { rate, retry_after, scope: RateScope::Principal };
+        let rule = RateExceeded { rate, retry_after, scope: RateScope::Rule(AGENTS.to_owned()) };
+
+        assert_eq!(own.message("agent-7"), "agent-7 is over its request rate: its policy allows 100 calls per second");
+        assert_eq!(
+            rule.message("agent-7"),
+            "agent-7 is over its rule's shared request rate: the rule \"spiffe://cluster.local/ns/agents/sa/*\" \
+             allows 100 calls per second for all its principals together"
+        );
     }
 }

@@ -1,11 +1,18 @@
 //! The gateway's metrics: RPCs by method and code, Metabase requests by route template and
 //! status, rows streamed, and policy decisions by capability and outcome. Instruments come from
-//! the global meter provider, so they are created after telemetry is installed.
+//! the global meter provider, so they are created after telemetry is installed. Every label set is
+//! bounded: an RPC is labelled by its short name from the table of RPCs, or `unknown`.
 
 use std::sync::OnceLock;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram};
+
+use crate::rpcs::{RpcFacts, facts_for};
+
+/// The `rpc.method` label of every path that is not in the table of RPCs, so that callers who
+/// invent method names cannot create new metric series.
+pub const UNKNOWN_RPC: &str = "unknown";
 
 /// The instruments.
 pub struct Metrics {
@@ -46,10 +53,10 @@ pub fn metrics() -> &'static Metrics {
 }
 
 impl Metrics {
-    /// Counts one finished RPC.
-    pub fn rpc(&self, method: &str, code: &str, seconds: f64) {
+    /// Counts one finished RPC, given its full gRPC path, labelled by [`rpc_label`].
+    pub fn rpc(&self, path: &str, code: &str, seconds: f64) {
         let attributes =
-            [KeyValue::new("rpc.method", method.to_owned()), KeyValue::new("rpc.grpc.status_code", code.to_owned())];
+            [KeyValue::new("rpc.method", rpc_label(path)), KeyValue::new("rpc.grpc.status_code", code.to_owned())];
         self.rpc_calls.add(1, &attributes);
         self.rpc_duration.record(seconds, &attributes);
     }
@@ -73,5 +80,49 @@ impl Metrics {
             1,
             &[KeyValue::new("capability", capability.to_owned()), KeyValue::new("outcome", outcome.to_owned())],
         );
+    }
+}
+
+/// Returns the `rpc.method` label of a full gRPC path: the RPC's short name
+/// (`CardService/GetCard`) when the table of RPCs has it, else [`UNKNOWN_RPC`].
+pub fn rpc_label(path: &str) -> &'static str {
+    facts_for(path).map_or(UNKNOWN_RPC, RpcFacts::short_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::rpcs::RPCS;
+
+    #[test]
+    fn each_rpc_in_the_table_is_labelled_by_its_own_short_name() {
+        assert_eq!(rpc_label("/metabase.gateway.v1.CardService/GetCard"), "CardService/GetCard");
+        let labels: HashSet<&str> = RPCS.iter().map(|facts| rpc_label(facts.path)).collect();
+        assert_eq!(labels.len(), RPCS.len());
+        assert!(!labels.contains(UNKNOWN_RPC));
+    }
+
+    #[test]
+    fn invented_method_names_collapse_to_unknown() {
+        let mut invented: Vec<String> = (0..500_u32)
+            .map(|seed| format!("/metabase.gateway.v1.CardService/M{:08x}", seed.wrapping_mul(2_654_435_761)))
+            .collect();
+        invented.extend(
+            [
+                "/metabase.gateway.v1.CardService/DeleteCard",
+                "/metabase.gateway.v1.NoSuchService/GetCard",
+                "/other.v1.CardService/GetCard",
+                "/metabase.gateway.v1.CardService/GetCard/extra",
+                "CardService/GetCard",
+                "",
+            ]
+            .map(str::to_owned),
+        );
+
+        let labels: HashSet<&str> = invented.iter().map(|path| rpc_label(path)).collect();
+
+        assert_eq!(labels, HashSet::from([UNKNOWN_RPC]));
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use metabase_grpc::audit::{AuditEvent, AuditFilter, AuditStore, Decision};
 use metabase_grpc::pb::v1::alert_service_client::AlertServiceClient;
 use metabase_grpc::pb::v1::audit_service_client::AuditServiceClient;
 use metabase_grpc::pb::v1::card_service_client::CardServiceClient;
@@ -271,6 +272,57 @@ async fn a_caller_over_its_rate_gets_resource_exhausted() {
     }
     assert_eq!(&codes[..2], &[Code::Ok, Code::Ok]);
     assert!(codes[2..].contains(&Code::ResourceExhausted), "{codes:?}");
+}
+
+const SHARED: &str = r#"
+version: 1
+credentials:
+  admin: { api_key_env: TEST_ADMIN_KEY }
+default_credential: admin
+principals:
+  - match: "spiffe://cluster.local/ns/agents/sa/*"
+    grants: { search: read }
+    rule_rate: 3/m
+  - match: "spiffe://cluster.local/ns/orders/sa/orders-api"
+    grants: { search: read }
+"#;
+
+#[tokio::test]
+async fn a_rule_rate_caps_all_the_rules_principals_together() {
+    let stack = policed(SHARED, None).await;
+    let mut search = SearchServiceClient::new(stack.channel.clone());
+    let agent = |name: &str| format!("spiffe://cluster.local/ns/agents/sa/{name}");
+    let mut codes = Vec::new();
+    for principal in [agent("a"), agent("b"), agent("a"), agent("b"), agent("a")] {
+        let result = search.search(from(&principal, SearchRequest::default())).await;
+        codes.push(result.map(|_| Code::Ok).unwrap_or_else(|status| status.code()));
+    }
+    let refused = search.search(from(&agent("c"), SearchRequest::default())).await.unwrap_err();
+    for call in 0..4 {
+        let orders = search.search(from("spiffe://cluster.local/ns/orders/sa/orders-api", SearchRequest::default()));
+        assert!(orders.await.is_ok(), "a principal under another rule is unaffected, call {call}");
+    }
+
+    assert_eq!(codes, [Code::Ok, Code::Ok, Code::Ok, Code::ResourceExhausted, Code::ResourceExhausted]);
+    assert_eq!((refused.code(), error_info(&refused).0.as_str()), (Code::ResourceExhausted, "RATE_LIMITED"));
+    let shared = "the rule \"spiffe://cluster.local/ns/agents/sa/*\" allows 3 calls per minute for all its principals \
+                  together";
+    assert_eq!(refused.message(), format!("{} is over its rule's shared request rate: {shared}", agent("c")));
+    let store = AuditStore::open(&stack.audit_path).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let denied = loop {
+        let (events, _) = store.list(&AuditFilter::default(), 100, 0).unwrap();
+        let denied: Vec<AuditEvent> = events.into_iter().filter(|event| event.decision == Decision::Denied).collect();
+        if denied.len() >= 3 || std::time::Instant::now() > deadline {
+            break denied;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(denied.len(), 3, "{denied:#?}");
+    assert!(
+        denied.iter().all(|event| event.reason == shared && event.grpc_code == "RESOURCE_EXHAUSTED"),
+        "{denied:#?}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,181 @@
+//! The table itself: one row per gateway RPC, grouped by service in the order the protos declare
+//! them. A new RPC (or a new service) needs its row here and nothing else; the tests in the parent
+//! module fail until the table and the protos agree.
+
+use super::{Object, Place, ResourceKind, RpcFacts, RpcPhrase};
+use crate::policy::{Capability, Level};
+// Short names for the place column, so each phrase reads as a sentence.
+use Place::{Collection as InCollection, Database as OnDatabase, None as Nowhere};
+
+/// The first half of a row: an RPC's path and what the policy and the access layer need to know.
+struct Row {
+    path: &'static str,
+    capability: Option<Capability>,
+    level: Level,
+    mutates: bool,
+    streams: bool,
+    resource: ResourceKind,
+}
+
+impl Row {
+    /// Completes the row with how the RPC reads in an audit sentence.
+    const fn says(self, past: &'static str, infinitive: &'static str, object: Object, place: Place) -> RpcFacts {
+        let Row { path, capability, level, mutates, streams, resource } = self;
+        let phrase = RpcPhrase { past, infinitive, object, place };
+        RpcFacts { path, capability, level, mutates, streams, resource, phrase }
+    }
+}
+
+/// `rpc!("Service/Method", Capability: Level | anyone, reads | changes, unary | streams, ResourceKind)`.
+macro_rules! rpc {
+    ($name:literal, $capability:ident: $level:ident, $effect:ident, $shape:ident, $resource:ident) => {
+        Row {
+            path: concat!("/metabase.gateway.v1.", $name),
+            capability: Some(Capability::$capability),
+            level: Level::$level,
+            mutates: rpc!(@$effect),
+            streams: rpc!(@$shape),
+            resource: ResourceKind::$resource,
+        }
+    };
+    ($name:literal, anyone, $effect:ident, $shape:ident, $resource:ident) => {
+        Row {
+            path: concat!("/metabase.gateway.v1.", $name),
+            capability: None,
+            level: Level::Off,
+            mutates: rpc!(@$effect),
+            streams: rpc!(@$shape),
+            resource: ResourceKind::$resource,
+        }
+    };
+    (@reads) => { false };
+    (@changes) => { true };
+    (@unary) => { false };
+    (@streams) => { true };
+}
+
+const fn fixed(phrase: &'static str) -> Object {
+    Object::Fixed(phrase)
+}
+
+const fn one(kind: &'static str, with_id: &'static str, without_id: &'static str) -> Object {
+    Object::Resource { kind, with_id, without_id }
+}
+
+const CARD: Object = one("card", "saved question {}", "a saved question");
+const DASHBOARD: Object = one("dashboard", "dashboard {}", "a dashboard");
+const COLLECTION: Object = one("collection", "collection {}", "a collection");
+const ITEMS: Object = one("collection", "the items of collection {}", "the items of a collection");
+const DATABASE: Object = one("database", "database {}", "a database");
+const USER: Object = one("user", "user {}", "a user");
+const GROUP: Object = one("group", "permission group {}", "a permission group");
+const MEMBERSHIP: Object = one("membership", "group membership {}", "a group membership");
+const ALERT: Object = one("alert", "alert {}", "an alert");
+
+/// Every gateway RPC with its facts. Each row reads: the RPC, the capability and level it needs
+/// (`anyone` for any identified caller), whether it `reads` or `changes` Metabase, whether its
+/// answer is `unary` or `streams`, the kind of resource its request names; then how a call reads
+/// in an audit sentence: past tense, infinitive, object, and which recorded resource is its place.
+#[rustfmt::skip]
+pub static RPCS: &[RpcFacts] = &[
+    rpc!("CardService/ListCards",  Cards: Read, reads,   unary,   None)
+        .says("listed", "list", fixed("saved questions"), InCollection),
+    rpc!("CardService/GetCard",    Cards: Read, reads,   unary,   Card)
+        .says("read", "read", CARD, InCollection),
+    rpc!("CardService/CreateCard", Cards: Full, changes, unary,   Collection)
+        .says("created", "create", fixed("a saved question"), InCollection),
+    rpc!("CardService/UpdateCard", Cards: Full, changes, unary,   Card)
+        .says("changed", "change", CARD, InCollection),
+    rpc!("CardService/RunCard",    Cards: Read, reads,   streams, Card)
+        .says("ran", "run", CARD, InCollection),
+    rpc!("CardService/ExportCard", Cards: Read, reads,   streams, Card)
+        .says("exported", "export", CARD, InCollection),
+
+    rpc!("DashboardService/ListDashboards",  Dashboards: Read, reads,   unary, None)
+        .says("listed", "list", fixed("dashboards"), InCollection),
+    rpc!("DashboardService/GetDashboard",    Dashboards: Read, reads,   unary, Dashboard)
+        .says("read", "read", DASHBOARD, InCollection),
+    rpc!("DashboardService/CreateDashboard", Dashboards: Full, changes, unary, Collection)
+        .says("created", "create", fixed("a dashboard"), InCollection),
+    rpc!("DashboardService/UpdateDashboard", Dashboards: Full, changes, unary, Dashboard)
+        .says("changed", "change", DASHBOARD, InCollection),
+
+    rpc!("CollectionService/GetCollectionTree",   Collections: Read, reads,   unary, None)
+        .says("read", "read", fixed("the collection tree"), Nowhere),
+    rpc!("CollectionService/GetCollection",       Collections: Read, reads,   unary, Collection)
+        .says("read", "read", COLLECTION, Nowhere),
+    rpc!("CollectionService/ListCollectionItems", Collections: Read, reads,   unary, Collection)
+        .says("listed", "list", ITEMS, Nowhere),
+    rpc!("CollectionService/CreateCollection",    Collections: Full, changes, unary, Collection)
+        .says("created", "create", fixed("a collection"), InCollection),
+    rpc!("CollectionService/UpdateCollection",    Collections: Full, changes, unary, Collection)
+        .says("changed", "change", COLLECTION, Nowhere),
+
+    rpc!("DatabaseService/ListDatabases",      Databases: Read, reads,   unary, None)
+        .says("listed", "list", fixed("databases"), Nowhere),
+    rpc!("DatabaseService/GetDatabase",        Databases: Read, reads,   unary, Database)
+        .says("read", "read", DATABASE, Nowhere),
+    rpc!("DatabaseService/CreateDatabase",     Databases: Full, changes, unary, None)
+        .says("created", "create", fixed("a database"), Nowhere),
+    rpc!("DatabaseService/UpdateDatabase",     Databases: Full, changes, unary, Database)
+        .says("changed", "change", DATABASE, Nowhere),
+    rpc!("DatabaseService/SyncDatabaseSchema", Databases: Full, changes, unary, Database)
+        .says("synced the schema of", "sync the schema of", DATABASE, Nowhere),
+
+    rpc!("DatasetService/RunQuery",    Datasets: Read, reads, streams, Query)
+        .says("ran", "run", fixed("an ad-hoc query"), OnDatabase),
+    rpc!("DatasetService/ExportQuery", Datasets: Read, reads, streams, Query)
+        .says("exported", "export", fixed("an ad-hoc query"), OnDatabase),
+
+    rpc!("UserService/ListUsers",      Users: Read, reads,   unary, None)
+        .says("listed", "list", fixed("users"), Nowhere),
+    rpc!("UserService/GetUser",        Users: Read, reads,   unary, User)
+        .says("read", "read", USER, Nowhere),
+    rpc!("UserService/GetCurrentUser", Users: Read, reads,   unary, None)
+        .says("read", "read", fixed("its own Metabase user"), Nowhere),
+    rpc!("UserService/CreateUser",     Users: Full, changes, unary, None)
+        .says("created", "create", fixed("a user"), Nowhere),
+    rpc!("UserService/UpdateUser",     Users: Full, changes, unary, User)
+        .says("changed", "change", USER, Nowhere),
+    rpc!("UserService/DeactivateUser", Users: Full, changes, unary, User)
+        .says("deactivated", "deactivate", USER, Nowhere),
+    rpc!("UserService/ReactivateUser", Users: Full, changes, unary, User)
+        .says("reactivated", "reactivate", USER, Nowhere),
+
+    rpc!("PermissionsService/ListGroups",             Groups: Read, reads,   unary, None)
+        .says("listed", "list", fixed("permission groups"), Nowhere),
+    rpc!("PermissionsService/GetGroup",               Groups: Read, reads,   unary, Group)
+        .says("read", "read", GROUP, Nowhere),
+    rpc!("PermissionsService/GetPermissionsGraph",    Groups: Read, reads,   unary, None)
+        .says("read", "read", fixed("the permissions graph"), Nowhere),
+    rpc!("PermissionsService/CreateGroup",            Groups: Full, changes, unary, None)
+        .says("created", "create", fixed("a permission group"), Nowhere),
+    rpc!("PermissionsService/UpdateGroup",            Groups: Full, changes, unary, Group)
+        .says("changed", "change", GROUP, Nowhere),
+    rpc!("PermissionsService/DeleteGroup",            Groups: Full, changes, unary, Group)
+        .says("deleted", "delete", GROUP, Nowhere),
+    rpc!("PermissionsService/AddGroupMember",         Groups: Full, changes, unary, Group)
+        .says("added a member to", "add a member to", GROUP, Nowhere),
+    rpc!("PermissionsService/RemoveGroupMember",      Groups: Full, changes, unary, Group)
+        .says("removed", "remove", MEMBERSHIP, Nowhere),
+    rpc!("PermissionsService/UpdatePermissionsGraph", Groups: Full, changes, unary, None)
+        .says("changed", "change", fixed("the permissions graph"), Nowhere),
+
+    rpc!("AlertService/ListAlerts",       Alerts: Read, reads,   unary, None)
+        .says("listed", "list", fixed("alerts"), Nowhere),
+    rpc!("AlertService/GetAlert",         Alerts: Read, reads,   unary, Alert)
+        .says("read", "read", ALERT, Nowhere),
+    rpc!("AlertService/UnsubscribeAlert", Alerts: Full, changes, unary, Alert)
+        .says("unsubscribed from", "unsubscribe from", ALERT, Nowhere),
+
+    rpc!("SearchService/Search", Search: Read, reads, unary, None)
+        .says("searched", "search", fixed("Metabase"), InCollection),
+
+    rpc!("AuditService/ListAuditEvents", Audit: Read, reads, unary, None)
+        .says("listed", "list", fixed("audit events"), Nowhere),
+
+    rpc!("GatewayService/WhoAmI",        anyone, reads, unary, None)
+        .says("asked", "ask", fixed("who it is"), Nowhere),
+    rpc!("GatewayService/GetServerInfo", anyone, reads, unary, None)
+        .says("read", "read", fixed("the server info"), Nowhere),
+];
