@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use event::{AuditEvent, Decision, UnknownDecision};
 pub use log::log_event;
-pub use sentence::{sentence, thousands};
+pub use sentence::{name_query, sentence, thousands};
 pub use store::{AuditFilter, AuditStore};
 pub use writer::{AuditWriter, BatchSink, Committed, WriterConfig, WriterStats};
 

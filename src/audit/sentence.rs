@@ -48,6 +48,27 @@ pub fn sentence(
     }
 }
 
+/// Names what a call's query did, as the query inspector found it, in a sentence made by
+/// [`sentence`]: "agent-7 ran an ad-hoc query on database 1: ..." becomes "agent-7 ran native SQL
+/// on database 1: ...", and a saved question's query is added after the action ("created a saved
+/// question in collection 2 with an MBQL query on database 1: ...").
+pub fn name_query(sentence: &str, query: &str) -> String {
+    const AD_HOC: &str = "an ad-hoc query";
+    if let Some(start) = sentence.find(AD_HOC) {
+        let rest = &sentence[start + AD_HOC.len()..];
+        // The inspector's phrase names the databases itself, so the place goes.
+        let rest = match rest.strip_prefix(" on database ") {
+            Some(after) => after.trim_start_matches(|character: char| character.is_ascii_digit()),
+            None => rest,
+        };
+        return format!("{}{query}{rest}", &sentence[..start]);
+    }
+    match sentence.find(": ") {
+        Some(colon) => format!("{} with {query}{}", &sentence[..colon], &sentence[colon..]),
+        None => format!("{sentence} with {query}"),
+    }
+}
+
 /// Formats an integer with a comma every three digits: `1532` becomes `1,532`.
 pub fn thousands(number: i64) -> String {
     let digits = number.unsigned_abs().to_string();
@@ -125,6 +146,40 @@ fn outcome(grpc_code: &str, rows: Option<i64>) -> String {
 
 fn row_count(count: i64) -> String {
     if count == 1 { "1 row".to_owned() } else { format!("{} rows", thousands(count)) }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::name_query;
+
+    #[test]
+    fn the_inspectors_finding_replaces_the_ad_hoc_query_or_follows_the_action() {
+        let cases = [
+            (
+                "agent-7 ran an ad-hoc query on database 1: allowed, 3 rows, 4 ms",
+                "native SQL on database 1",
+                "agent-7 ran native SQL on database 1: allowed, 3 rows, 4 ms",
+            ),
+            (
+                "agent-7 tried to run an ad-hoc query on database 12: denied, native SQL needs datasets: full",
+                "native SQL on database 12",
+                "agent-7 tried to run native SQL on database 12: denied, native SQL needs datasets: full",
+            ),
+            (
+                "agent-7 ran an ad-hoc query: allowed, 1 row, 2 ms",
+                "an MBQL query on database 1 reading saved question 9",
+                "agent-7 ran an MBQL query on database 1 reading saved question 9: allowed, 1 row, 2 ms",
+            ),
+            (
+                "bot created a saved question in collection 2: allowed, 9 ms",
+                "an MBQL query on database 1",
+                "bot created a saved question in collection 2 with an MBQL query on database 1: allowed, 9 ms",
+            ),
+        ];
+        for (sentence, query, expected) in cases {
+            assert_eq!(name_query(sentence, query), expected);
+        }
+    }
 }
 
 #[cfg(test)]

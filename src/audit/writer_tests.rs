@@ -101,7 +101,11 @@ async fn a_full_best_effort_queue_drops_and_counts_and_the_trail_says_how_many()
     assert_eq!(writer.stats().dropped.load(Ordering::SeqCst), 12);
     let written = sink.written();
     let summary = written.iter().find(|event| event.rpc == "audit-overflow").expect("a summary event");
-    assert!(summary.sentence.starts_with("the gateway dropped 12 best-effort audit events between"), "{}", summary.sentence);
+    assert!(
+        summary.sentence.starts_with("the gateway dropped 12 best-effort audit events between"),
+        "{}",
+        summary.sentence
+    );
     assert_eq!(written.len(), 1 + 8 + 1);
 }
 

@@ -243,6 +243,10 @@ impl CallRecord {
             duration_ms,
             grpc_code,
         );
+        let sentence = match &note.query {
+            Some(query) => crate::audit::name_query(&sentence, query),
+            None => sentence,
+        };
         let event = AuditEvent {
             id: uuid::Uuid::new_v4().to_string(),
             time: chrono::Utc::now(),

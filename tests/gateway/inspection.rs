@@ -119,6 +119,32 @@ async fn native_sql_wrapped_in_the_mbql_field_needs_datasets_full_on_run_and_exp
     let plain = json!({"type": "native", "native": {"query": "SELECT 1 AS ONE"}});
     run(&stack, "sql", mbql_request(plain, 1)).await.expect("datasets: full may run native SQL in any shape");
     assert_eq!(native_count(&stack), 1);
+
+    let sentences = audit_sentences(&stack, 2 * native_wrappers().len() + 1).await;
+    assert!(
+        sentences
+            .iter()
+            .any(|sentence| sentence.starts_with("mbql-reader tried to run native SQL on database 1: denied")),
+        "{sentences:#?}"
+    );
+    assert!(
+        sentences.iter().any(|sentence| sentence.starts_with("sql ran native SQL on database 1: allowed, 1 row")),
+        "{sentences:#?}"
+    );
+}
+
+/// Returns the sentences of the audit trail once it holds at least `count` events.
+async fn audit_sentences(stack: &Policed, count: usize) -> Vec<String> {
+    use metabase_grpc::audit::{AuditFilter, AuditStore};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let store = AuditStore::open(&stack.audit_path).expect("the audit database opens");
+        let events = store.list(&AuditFilter::default(), 1000, 0).expect("events list").0;
+        if events.len() >= count || std::time::Instant::now() > deadline {
+            return events.into_iter().map(|event| event.sentence).collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
