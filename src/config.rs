@@ -45,6 +45,8 @@ pub struct GatewayConfig {
     pub shutdown_grace: Duration,
     /// The largest request message accepted, in bytes.
     pub max_request_bytes: usize,
+    /// The request rate each peer address gets before it is identified; none is unlimited.
+    pub peer_rate: Option<crate::policy::Rate>,
 }
 
 impl GatewayConfig {
@@ -64,6 +66,7 @@ impl GatewayConfig {
             health_interval: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(20),
             max_request_bytes: 4 * 1024 * 1024,
+            peer_rate: None,
         }
     }
 }

@@ -64,6 +64,9 @@ pub enum GatewayError {
         /// Who set the limit, such as `LIMIT_CAUSE_POLICY_MAX_ROWS`.
         cause: &'static str,
     },
+    /// The audit store cannot record a change's intent, so the change was not sent (fail closed).
+    #[error("the audit trail cannot record this change right now, so nothing was sent to metabase")]
+    AuditUnavailable,
     /// Something inside the gateway failed.
     #[error("internal gateway error: {message}")]
     Internal {
@@ -226,6 +229,11 @@ impl From<GatewayError> for Status {
                     None,
                     &[("max_rows", rows.to_string()), ("limit_cause", (*cause).into())],
                 ),
+            ),
+            GatewayError::AuditUnavailable => Status::with_error_details(
+                Code::Unavailable,
+                error.to_string(),
+                info("AUDIT_UNAVAILABLE", None, None, &[]),
             ),
             GatewayError::Internal { .. } => {
                 tracing::error!(error = %error, "internal gateway error");

@@ -15,8 +15,8 @@ use tonic_health::server::HealthReporter;
 use crate::audit::AuditStore;
 use crate::config::GatewayConfig;
 use crate::metabase::MetabaseClient;
-use crate::middleware::access::{Access, AccessLayer, ClientPool};
-use crate::middleware::deadline::DeadlineLayer;
+use crate::audit::{AuditWriter, Floods, WriterConfig};
+use crate::middleware::{Access, ClientPool, access_path};
 use crate::pb::v1::audit_service_server::AuditServiceServer;
 use crate::pb::v1::{
     alert_service_server::AlertServiceServer, card_service_server::CardServiceServer,
@@ -186,6 +186,11 @@ fn tls_config(files: &crate::config::TlsFiles) -> Result<ServerTlsConfig, ServeE
     Ok(tls)
 }
 
+/// How long refusals from one caller fold into one summary event.
+const FLOOD_WINDOW: Duration = Duration::from_secs(5);
+/// How long the shutdown waits for queued audit events to be written.
+const AUDIT_FLUSH: Duration = Duration::from_secs(10);
+
 /// Starts the gateway on a bound listener and returns at once.
 pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<GatewayHandle, ServeError> {
     let address = listener.local_addr().map_err(ServeError::Listener)?;
@@ -206,12 +211,26 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         None => None,
     };
     let pool = Arc::new(ClientPool::new(state.client.clone(), config.metabase.clone(), config.environment.clone()));
+    let writer = audit.clone().map(|store| Arc::new(AuditWriter::start(store, WriterConfig::default())));
+    let floods = writer.as_ref().map(|_| Arc::new(Floods::new(FLOOD_WINDOW, 10_000)));
     let access = Arc::new(Access {
         sources: config.identity.clone(),
         policy,
         limiter: RateLimiter::new(),
         clients: pool,
-        audit: audit.clone(),
+        audit: writer.clone(),
+        floods: floods.clone(),
+        peer_rate: config.peer_rate,
+        shutting_down: Default::default(),
+    });
+    let flood_task = writer.clone().zip(floods.clone()).map(|(writer, floods)| {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(FLOOD_WINDOW);
+            loop {
+                ticks.tick().await;
+                floods.flush(&writer, false);
+            }
+        })
     });
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_health(&reporter, false).await;
@@ -230,11 +249,9 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         builder = builder.tls_config(tls_config(tls)?).map_err(ServeError::Transport)?;
     }
     let router = builder
-        // Enforces the caller's deadline with DEADLINE_EXCEEDED; outermost of our layers so the
-        // whole handler, including its Metabase request, is bounded.
-        .layer(DeadlineLayer)
-        // Identifies, rate-limits, authorises and audits each call before any handler runs.
-        .layer(AccessLayer(access))
+        // Every gateway RPC goes through the access path: trace, audit, deadline, identity,
+        // rate, authorize, write-ahead (see `middleware::access_path`).
+        .layer(access_path(access.clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
@@ -257,8 +274,10 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
     let (signalled_sender, signalled_receiver) = oneshot::channel::<()>();
     let grace = config.shutdown_grace;
     let task = tokio::spawn(async move {
+        let shutdown_access = access.clone();
         let shutdown = async move {
             let _ = shutdown_receiver.await;
+            shutdown_access.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
             let _ = signalled_sender.send(());
         };
         let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
@@ -274,6 +293,19 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
             }
         };
         health_task.abort();
+        if let Some(task) = flood_task {
+            task.abort();
+        }
+        access.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Calls cut by the shutdown were recorded when their futures and streams were dropped;
+        // write what is queued before the process goes.
+        if let (Some(writer), Some(floods)) = (writer, floods) {
+            floods.flush(&writer, true);
+            let left = tokio::task::spawn_blocking(move || writer.close(AUDIT_FLUSH)).await.unwrap_or_default();
+            if left > 0 {
+                tracing::error!(events = left, "audit events were still queued at shutdown");
+            }
+        }
         result.map_err(ServeError::Transport)
     });
     Ok(GatewayHandle { address, admin_address, shutdown: Some(shutdown_sender), task: Some(task) })

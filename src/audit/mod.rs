@@ -6,7 +6,9 @@
 //! field for either.
 
 mod event;
+mod floods;
 mod log;
+mod parameters;
 mod sentence;
 mod store;
 mod table;
@@ -15,7 +17,9 @@ mod writer;
 use std::path::PathBuf;
 
 pub use event::{AuditEvent, Decision, UnknownDecision};
+pub use floods::Floods;
 pub use log::log_event;
+pub use parameters::{MAX_PARAMETERS_BYTES, bounded_parameters};
 pub use sentence::{name_query, sentence, thousands};
 pub use store::{AuditFilter, AuditStore};
 pub use writer::{AuditWriter, BatchSink, Committed, WriterConfig, WriterStats};

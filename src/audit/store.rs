@@ -89,7 +89,7 @@ impl AuditStore {
             event.parameters.as_ref().map(serde_json::to_string).transpose().map_err(AuditError::Encode)?;
         let connection = self.lock();
         connection.execute(
-            &format!("INSERT INTO audit_events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+            &format!("INSERT OR REPLACE INTO audit_events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
             params![
                 event.id,
                 time_text(&event.time),

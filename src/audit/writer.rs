@@ -310,6 +310,12 @@ fn requeue(shared: &Shared, events: Vec<AuditEvent>) {
     }
 }
 
+impl BatchSink for super::AuditStore {
+    fn write_batch(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
+        events.iter().try_for_each(|event| self.record(event))
+    }
+}
+
 #[cfg(test)]
 #[path = "writer_tests.rs"]
 mod tests;

@@ -132,6 +132,10 @@ pub struct ServeArgs {
     /// The audit database.
     #[arg(long, env = "MBGRPC_AUDIT_DB", default_value = "metabase-grpc-audit.db")]
     pub audit_db: PathBuf,
+    /// The request rate each peer address gets before it is identified, such as `200/s`; floods
+    /// from one address are refused before any identity work. Unlimited when unset.
+    #[arg(long, env = "MBGRPC_PEER_RATE")]
+    pub peer_rate: Option<crate::policy::Rate>,
     /// Gateway flags.
     #[command(flatten)]
     pub gateway: GatewayArgs,

@@ -124,6 +124,7 @@ pub(super) async fn serve(
     config.policy_file = args.policy.clone();
     config.identity = sources;
     config.audit_db = Some(args.audit_db.clone());
+    config.peer_rate = args.peer_rate;
     config.environment = environment.clone();
     config.metrics_registry = Some(registry);
     config.tls = args.tls_cert.clone().zip(args.tls_key.clone()).map(|(cert, key)| TlsFiles {

@@ -1,5 +1,6 @@
-//! A response body that writes its call's audit event when the stream ends: with the status in
-//! its trailers, or as cancelled when the caller goes away first.
+//! A response body that completes its call's audit event when the stream ends: with the status in
+//! its trailers, or, through the guard's drop, as cancelled, past its deadline, or cut by the
+//! shutdown when it ends any other way.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,24 +9,22 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tonic::{Code, Status};
 
-use super::access::CallRecord;
+use super::audit::AuditGuard;
 
 /// Wraps a streaming response body and audits the call once it finishes.
 pub struct AuditedBody {
     inner: tonic::body::Body,
-    record: Option<CallRecord>,
+    guard: AuditGuard,
 }
 
 impl AuditedBody {
-    /// Returns the wrapped body.
-    pub fn new(inner: tonic::body::Body, record: CallRecord) -> Self {
-        AuditedBody { inner, record: Some(record) }
+    /// Returns the wrapped body; the guard completes the call's event.
+    pub fn new(inner: tonic::body::Body, guard: AuditGuard) -> Self {
+        AuditedBody { inner, guard }
     }
 
-    fn finish(&mut self, code: Code) {
-        if let Some(record) = self.record.take() {
-            tokio::spawn(record.finish(code, false));
-        }
+    fn finish(&self, code: Code) {
+        self.guard.0.complete_detached(code);
     }
 }
 
@@ -38,14 +37,10 @@ impl Body for AuditedBody {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {
-                    let code = super::access::grpc_status(trailers).unwrap_or(Code::Unknown);
-                    self.finish(code);
+                    self.finish(super::grpc_status(trailers).unwrap_or(Code::Unknown));
                 }
             }
-            Poll::Ready(Some(Err(status))) => {
-                let code = status.code();
-                self.finish(code);
-            }
+            Poll::Ready(Some(Err(status))) => self.finish(status.code()),
             Poll::Ready(None) => self.finish(Code::Ok),
             Poll::Pending => {}
         }
@@ -58,11 +53,5 @@ impl Body for AuditedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-impl Drop for AuditedBody {
-    fn drop(&mut self) {
-        self.finish(Code::Cancelled);
     }
 }

@@ -15,7 +15,7 @@ use crate::metabase::MetabaseClient;
 use crate::policy::{CollectionScope, Policy};
 
 /// What a handler adds to the call's audit event.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct AuditNote {
     /// Resources the call touched, such as `card` 42 and `collection` 7.
     pub resources: BTreeMap<String, i64>,

@@ -1,7 +1,67 @@
-//! The gateway's own tower layers, one file per concern, and the call context they hand to
-//! handlers.
+//! The gateway's access path: one ordered stack of tower layers, one concern per layer and one file
+//! per concern, built by [`access_path`]; plus the call context the path hands to handlers.
 
 pub mod access;
+pub(crate) mod audit;
 pub mod audited_body;
 pub mod call;
 pub mod deadline;
+pub(crate) mod authorize;
+pub(crate) mod identity;
+pub(crate) mod rate;
+pub(crate) mod step;
+pub(crate) mod trace;
+pub(crate) mod write_ahead;
+
+use std::sync::Arc;
+
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity as NoLayer, Stack};
+
+pub use self::access::{Access, ClientPool, code_name};
+pub(crate) use self::access::{grpc_status, status_response};
+pub use self::audit::{AuditGuard, CallAudit, OUTCOME_UNKNOWN};
+use self::audit::AuditStep;
+use self::authorize::AuthorizeStep;
+use self::deadline::DeadlineLayer;
+use self::identity::IdentityStep;
+use self::rate::RateStep;
+use self::step::StepLayer;
+use self::trace::TraceStep;
+use self::write_ahead::WriteAheadStep;
+
+/// The access path's layers, outermost first.
+pub(crate) type AccessPath = ServiceBuilder<
+    Stack<
+        StepLayer<WriteAheadStep>,
+        Stack<
+            StepLayer<AuthorizeStep>,
+            Stack<
+                StepLayer<RateStep>,
+                Stack<StepLayer<IdentityStep>, Stack<DeadlineLayer, Stack<StepLayer<AuditStep>, Stack<StepLayer<TraceStep>, NoLayer>>>>,
+            >,
+        >,
+    >,
+>;
+
+/// Builds the access path every gateway RPC goes through, outermost first.
+pub(crate) fn access_path(access: Arc<Access>) -> AccessPath {
+    ServiceBuilder::new()
+        // Trace: the server span comes first so every later step, and the handler's Metabase
+        // requests, are inside it and carry the caller's trace id.
+        .layer(StepLayer(TraceStep))
+        // Audit: the guard of the call's event wraps everything below, so no ending (a refusal,
+        // the deadline, the caller leaving, the shutdown) can skip the event.
+        .layer(StepLayer(AuditStep(access.clone())))
+        // Deadline: answers DEADLINE_EXCEEDED at the caller's deadline and drops the work below
+        // it, including the Metabase request; inside the audit so that ending is recorded.
+        .layer(DeadlineLayer)
+        // Identity: who is calling, before any policy work; unidentified callers stop here.
+        .layer(StepLayer(IdentityStep(access.clone())))
+        // Rate: the caller's rates before authorization, so a caller over its rate costs little.
+        .layer(StepLayer(RateStep(access.clone())))
+        // Authorize: the policy's grant for the RPC, and the handler's context when allowed.
+        .layer(StepLayer(AuthorizeStep(access)))
+        // Write-ahead: a change's intent is durable before the handler sends it to Metabase.
+        .layer(StepLayer(WriteAheadStep))
+}
