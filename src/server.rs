@@ -13,9 +13,9 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::server::HealthReporter;
 
 use crate::audit::AuditStore;
+use crate::audit::{AuditWriter, Floods, WriterConfig};
 use crate::config::GatewayConfig;
 use crate::metabase::MetabaseClient;
-use crate::audit::{AuditWriter, Floods, WriterConfig};
 use crate::middleware::{Access, ClientPool, access_path};
 use crate::pb::v1::audit_service_server::AuditServiceServer;
 use crate::pb::v1::{
@@ -222,6 +222,7 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         floods: floods.clone(),
         peer_rate: config.peer_rate,
         shutting_down: Default::default(),
+        in_flight: Default::default(),
     });
     let flood_task = writer.clone().zip(floods.clone()).map(|(writer, floods)| {
         tokio::spawn(async move {
@@ -296,9 +297,12 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         if let Some(task) = flood_task {
             task.abort();
         }
-        access.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
-        // Calls cut by the shutdown were recorded when their futures and streams were dropped;
-        // write what is queued before the process goes.
+        // Calls the shutdown cut (streams past the grace period) are completed now, with the
+        // rows they sent; then what is queued is written before the process goes.
+        let cut = access.cut_calls_in_flight();
+        if cut > 0 {
+            tracing::warn!(calls = cut, "calls still in flight were cut by the shutdown");
+        }
         if let (Some(writer), Some(floods)) = (writer, floods) {
             floods.flush(&writer, true);
             let left = tokio::task::spawn_blocking(move || writer.close(AUDIT_FLUSH)).await.unwrap_or_default();

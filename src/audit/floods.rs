@@ -48,7 +48,11 @@ impl Floods {
     /// window are folded into the window's summary.
     pub fn record(&self, writer: &AuditWriter, event: AuditEvent, peer: Option<IpAddr>) {
         let mut key = if event.identity_source == "none" {
-            format!("{} from {}", event.principal, peer.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string()))
+            format!(
+                "{} from {}",
+                event.principal,
+                peer.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string())
+            )
         } else {
             event.principal.clone()
         };
@@ -69,10 +73,8 @@ impl Floods {
                 writer.record(event);
             }
             None => {
-                windows.insert(
-                    key,
-                    Window { opened: Instant::now(), since: event.time, folded: 0, last: event.clone() },
-                );
+                windows
+                    .insert(key, Window { opened: Instant::now(), since: event.time, folded: 0, last: event.clone() });
                 writer.record(event);
             }
         }
@@ -138,8 +140,13 @@ mod tests {
     }
 
     fn refusal(principal: &str, source: &str) -> AuditEvent {
-        let mut event =
-            AuditEvent::new(principal, source, "/metabase.gateway.v1.CardService/GetCard", Decision::Denied, "no identity");
+        let mut event = AuditEvent::new(
+            principal,
+            source,
+            "/metabase.gateway.v1.CardService/GetCard",
+            Decision::Denied,
+            "no identity",
+        );
         event.grpc_code = "UNAUTHENTICATED".into();
         event
     }

@@ -13,6 +13,8 @@ pub struct Fault {
     pub path: String,
     /// A delay before the route runs.
     pub latency: Option<Duration>,
+    /// A delay after the route ran (its change applied) and before the answer leaves.
+    pub answer_delay: Option<Duration>,
     /// A status and plain-text body returned instead of running the route.
     pub status: Option<(u16, String)>,
     /// Abort the connection after this many body bytes.
@@ -28,6 +30,7 @@ impl Fault {
             method: (method != "*").then(|| method.to_uppercase()),
             path: path.into(),
             latency: None,
+            answer_delay: None,
             status: None,
             reset_after_bytes: None,
             remaining: None,
@@ -37,6 +40,13 @@ impl Fault {
     /// Delays the route.
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = Some(latency);
+        self
+    }
+
+    /// Runs the route, then holds its answer back for this long: a change is applied but the
+    /// client has not heard of it yet.
+    pub fn answer_after(mut self, delay: Duration) -> Self {
+        self.answer_delay = Some(delay);
         self
     }
 

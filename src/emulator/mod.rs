@@ -174,6 +174,11 @@ impl EmulatorHandle {
         &self.context.observations
     }
 
+    /// Returns the emulator's state, for tests that check what a change did.
+    pub fn state(&self) -> MutexGuard<'_, AppState> {
+        self.context.state()
+    }
+
     /// Ends every live session, so the next request with one gets 401.
     pub fn expire_sessions(&self) {
         self.context.state().sessions.clear();

@@ -74,6 +74,25 @@ pub struct Access {
     pub peer_rate: Option<Rate>,
     /// Set once the gateway begins to shut down, so calls it cuts say so in the trail.
     pub shutting_down: std::sync::atomic::AtomicBool,
+    /// The audit records of calls in flight, by event id, so the shutdown can complete them.
+    pub in_flight: std::sync::Mutex<HashMap<String, std::sync::Weak<super::CallAudit>>>,
+}
+
+impl Access {
+    /// Completes the audit event of every call still in flight as cut by the shutdown
+    /// (UNAVAILABLE, with the rows sent so far); returns how many there were.
+    pub fn cut_calls_in_flight(&self) -> usize {
+        self.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let calls: Vec<_> = self
+            .in_flight
+            .lock()
+            .map(|mut calls| calls.drain().filter_map(|(_, call)| call.upgrade()).collect())
+            .unwrap_or_default();
+        for call in &calls {
+            call.cut_by_shutdown();
+        }
+        calls.len()
+    }
 }
 
 /// Returns a status code's canonical name, as audit events record it.

@@ -55,6 +55,8 @@ pub struct CallAudit {
     state: Mutex<CallState>,
     note: Arc<Mutex<AuditNote>>,
     finished: AtomicBool,
+    /// Set when the call ended without an answer (the guard completed it).
+    vanished: AtomicBool,
 }
 
 impl CallAudit {
@@ -93,10 +95,10 @@ impl CallAudit {
         let note = self.note.lock().map(|note| note.clone()).unwrap_or_default();
         let state = self.lock();
         let (decision, reason) = note.denied.clone().unwrap_or_else(|| state.decision.clone());
-        let (principal, identity_source) = state
-            .identity
-            .as_ref()
-            .map_or_else(|| (UNIDENTIFIED.to_owned(), "none".to_owned()), |id| (id.principal.clone(), id.source.clone()));
+        let (principal, identity_source) = state.identity.as_ref().map_or_else(
+            || (UNIDENTIFIED.to_owned(), "none".to_owned()),
+            |id| (id.principal.clone(), id.source.clone()),
+        );
         drop(state);
         let duration_ms = self.started.elapsed().as_millis() as i64;
         let mut text = if code == OUTCOME_UNKNOWN {
@@ -108,6 +110,12 @@ impl CallAudit {
         };
         if let Some(query) = &note.query {
             text = name_query(&text, query);
+        }
+        if self.vanished.load(Ordering::SeqCst)
+            && self.facts.is_some_and(|facts| facts.mutates)
+            && self.lock().intent_written
+        {
+            text.push_str("; the change was sent to Metabase, which may have applied it");
         }
         AuditEvent {
             id: self.id.clone(),
@@ -150,9 +158,18 @@ impl CallAudit {
         let _ = self.finish(code);
     }
 
+    /// Completes the event of a call the shutdown cut.
+    pub(crate) fn cut_by_shutdown(&self) {
+        self.vanished.store(true, Ordering::SeqCst);
+        self.complete_detached(Code::Unavailable);
+    }
+
     fn finish(&self, code: Code) -> Option<crate::audit::Committed> {
         if self.finished.swap(true, Ordering::SeqCst) {
             return None;
+        }
+        if let Ok(mut calls) = self.access.in_flight.lock() {
+            calls.remove(&self.id);
         }
         let name = code_name(code);
         let event = self.event(name);
@@ -199,7 +216,11 @@ pub struct AuditGuard(pub(crate) Arc<CallAudit>);
 
 impl Drop for AuditGuard {
     fn drop(&mut self) {
+        if self.0.finished.load(Ordering::SeqCst) {
+            return;
+        }
         let code = self.0.vanished_code();
+        self.0.vanished.store(true, Ordering::SeqCst);
         self.0.complete_detached(code);
     }
 }
@@ -256,12 +277,24 @@ impl Step for AuditStep {
                 }),
                 note: Arc::new(Mutex::new(AuditNote::default())),
                 finished: AtomicBool::new(false),
+                vanished: AtomicBool::new(false),
             });
+            if let Ok(mut calls) = audit.access.in_flight.lock() {
+                calls.insert(audit.id.clone(), Arc::downgrade(&audit));
+            }
             let guard = AuditGuard(audit.clone());
             request.extensions_mut().insert(audit.clone());
             let response = next.run(request).instrument(call_span.span).await?;
             if let Some(code) = grpc_status(response.headers()) {
-                audit.complete(code).await;
+                // Past the deadline the caller is no longer waiting: the answer goes at once and
+                // the event is still committed behind it.
+                if code == Code::DeadlineExceeded {
+                    // The handler was dropped mid-way, as when the caller leaves.
+                    audit.vanished.store(true, Ordering::SeqCst);
+                    audit.complete_detached(code);
+                } else {
+                    audit.complete(code).await;
+                }
                 return Ok(response);
             }
             if audit.facts.is_some_and(|facts| facts.streams) {

@@ -4,9 +4,9 @@
 pub mod access;
 pub(crate) mod audit;
 pub mod audited_body;
+pub(crate) mod authorize;
 pub mod call;
 pub mod deadline;
-pub(crate) mod authorize;
 pub(crate) mod identity;
 pub(crate) mod rate;
 pub(crate) mod step;
@@ -20,8 +20,8 @@ use tower::layer::util::{Identity as NoLayer, Stack};
 
 pub use self::access::{Access, ClientPool, code_name};
 pub(crate) use self::access::{grpc_status, status_response};
-pub use self::audit::{AuditGuard, CallAudit, OUTCOME_UNKNOWN};
 use self::audit::AuditStep;
+pub use self::audit::{AuditGuard, CallAudit, OUTCOME_UNKNOWN};
 use self::authorize::AuthorizeStep;
 use self::deadline::DeadlineLayer;
 use self::identity::IdentityStep;
@@ -38,7 +38,10 @@ pub(crate) type AccessPath = ServiceBuilder<
             StepLayer<AuthorizeStep>,
             Stack<
                 StepLayer<RateStep>,
-                Stack<StepLayer<IdentityStep>, Stack<DeadlineLayer, Stack<StepLayer<AuditStep>, Stack<StepLayer<TraceStep>, NoLayer>>>>,
+                Stack<
+                    StepLayer<IdentityStep>,
+                    Stack<DeadlineLayer, Stack<StepLayer<AuditStep>, Stack<StepLayer<TraceStep>, NoLayer>>>,
+                >,
             >,
         >,
     >,

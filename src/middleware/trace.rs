@@ -107,4 +107,3 @@ fn server_span<B>(request: &Request<B>, rpc: &str) -> (tracing::Span, Option<Str
     span.record("span_id", span_context.span_id().to_string());
     (span, Some(trace_id))
 }
-

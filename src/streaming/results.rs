@@ -177,6 +177,8 @@ async fn json_route(
         count += 1;
         if encoder.byte_len() >= BATCH_BYTES {
             send(sender, QueryResultChunk::rows(encoder.take())).await?;
+            // Rows sent so far, so a call cut short still records them.
+            call.note_rows(count as i64);
         }
     }
     if encoder.rows() > 0 {
@@ -344,6 +346,9 @@ async fn export_route(
     while let Some(chunk) = next_chunk(&mut response, sender, route, &subject).await? {
         limit_hit = !reader.feed(&chunk, &mut |event| rows.on_event(event));
         rows.flush(sender).await?;
+        // Rows sent so far, so a call cut short (cancelled, past its deadline, shut down) still
+        // records them.
+        call.note_rows(rows.count.saturating_sub(rows.encoder.rows() as u64) as i64);
         if limit_hit || reader.error_text().is_some_and(|text| text.len() > MAX_ERROR_TEXT) {
             break;
         }

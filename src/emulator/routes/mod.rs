@@ -179,6 +179,9 @@ async fn apply_faults(
         return text(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body);
     }
     let response = next.run(request).await;
+    if let Some(delay) = fault.answer_delay {
+        tokio::time::sleep(delay).await;
+    }
     match fault.reset_after_bytes {
         Some(limit) => cut_body(response, limit),
         None => response,

@@ -1,0 +1,167 @@
+//! Every ending of a call leaves exactly one audit event with the right outcome and row count:
+//! a write cancelled by its caller, a write past its deadline, a write whose caller vanished after
+//! Metabase applied it, a million-row stream cancelled part way, a stream cut by the shutdown, and
+//! an unidentified caller.
+
+use std::time::{Duration, Instant};
+
+use metabase_grpc::audit::{AuditEvent, AuditFilter, AuditStore};
+use metabase_grpc::emulator::faults::Fault;
+use metabase_grpc::pb::v1::collection_service_client::CollectionServiceClient;
+use metabase_grpc::pb::v1::dataset_service_client::DatasetServiceClient;
+use metabase_grpc::pb::v1::*;
+use metabase_grpc::streaming::wire::{Chunk, QueryResultChunk};
+use tonic::Code;
+
+use crate::policed::{Policed, from, policed};
+
+const POLICY: &str = r#"version: 1
+credentials:
+  admin: { api_key_env: TEST_ADMIN_KEY }
+default_credential: admin
+principals:
+  - match: platform-admin
+    grants: { "*": full }
+"#;
+
+/// Returns the events of one RPC once there are `count` of them (or after 5 s).
+async fn events_of(stack: &Policed, rpc: &str, count: usize) -> Vec<AuditEvent> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let store = AuditStore::open(&stack.audit_path).expect("the audit database opens");
+        let filter = AuditFilter { rpc: Some(rpc.into()), ..Default::default() };
+        let found = store.list(&filter, 1000, 0).expect("events list").0;
+        if found.len() >= count || Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn create(name: &str) -> tonic::Request<CreateCollectionRequest> {
+    from("platform-admin", CreateCollectionRequest { name: name.into(), ..Default::default() })
+}
+
+fn collections_named(stack: &Policed, name: &str) -> usize {
+    stack.emulator.state().collections.values().filter(|collection| collection.name == name).count()
+}
+
+#[tokio::test]
+async fn a_write_cancelled_by_its_caller_leaves_one_event() {
+    let stack = policed(POLICY, None).await;
+    stack.emulator.faults().add(Fault::on("POST", "/api/collection").latency(Duration::from_millis(800)));
+    let mut collections = CollectionServiceClient::new(stack.channel.clone());
+
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(200), collections.create_collection(create("Never"))).await;
+    assert!(gave_up.is_err(), "the caller stops waiting and drops the call");
+
+    let events = events_of(&stack, "CollectionService/CreateCollection", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = events_of(&stack, "CollectionService/CreateCollection", 2).await;
+    assert_eq!(settled.len(), 1, "one event, the intent completed in place: {settled:#?}");
+    assert_eq!(events[0].id, settled[0].id);
+    assert_eq!(settled[0].grpc_code, "CANCELLED");
+    assert!(settled[0].sentence.contains("which may have applied it"), "{}", settled[0].sentence);
+}
+
+#[tokio::test]
+async fn a_write_past_its_deadline_and_one_whose_caller_vanished_after_metabase_applied_it_are_in_the_trail() {
+    let stack = policed(POLICY, None).await;
+    let mut collections = CollectionServiceClient::new(stack.channel.clone());
+    stack.emulator.faults().add(Fault::on("POST", "/api/collection").answer_after(Duration::from_millis(800)).times(1));
+
+    let mut request = create("Applied late");
+    request.set_timeout(Duration::from_millis(300));
+    let status = collections.create_collection(request).await.unwrap_err();
+
+    assert_eq!(status.code(), Code::DeadlineExceeded);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(collections_named(&stack, "Applied late"), 1, "Metabase applied the change");
+    let events = events_of(&stack, "CollectionService/CreateCollection", 1).await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0].grpc_code, "DEADLINE_EXCEEDED");
+    assert!(
+        events[0].sentence.starts_with("platform-admin created a collection: allowed, failed with DEADLINE_EXCEEDED"),
+        "{}",
+        events[0].sentence
+    );
+    assert!(events[0].sentence.ends_with("the change was sent to Metabase, which may have applied it"));
+}
+
+fn events_query() -> RunQueryRequest {
+    RunQueryRequest {
+        database_id: 1,
+        query: Some(run_query_request::Query::Native(NativeQuery {
+            query: "SELECT * FROM EVENTS ORDER BY ID".into(),
+            template_tags: None,
+        })),
+        parameters: None,
+        max_rows: 0,
+    }
+}
+
+/// Reads a RunQuery stream until `rows` rows arrived, then returns the stream still open.
+async fn read_rows(stack: &Policed, rows: usize) -> tonic::Streaming<QueryResultChunk> {
+    let mut stream = DatasetServiceClient::new(stack.channel.clone())
+        .run_query(from("platform-admin", events_query()))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seen = 0;
+    while seen < rows {
+        let chunk = stream.message().await.unwrap().expect("more chunks");
+        if let Some(Chunk::Rows(batch)) = chunk.chunk {
+            seen += batch.rows.len();
+        }
+    }
+    stream
+}
+
+#[tokio::test]
+async fn a_cancelled_million_row_stream_records_the_rows_it_sent() {
+    let stack = policed(POLICY, None).await;
+    let stream = read_rows(&stack, 50_000).await;
+    drop(stream);
+
+    let events = events_of(&stack, "DatasetService/RunQuery", 1).await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0].grpc_code, "CANCELLED");
+    let rows = events[0].rows.expect("rows sent so far");
+    assert!((50_000..1_000_000).contains(&rows), "{rows} rows recorded");
+}
+
+#[tokio::test]
+async fn a_stream_cut_by_the_shutdown_records_unavailable_with_its_rows() {
+    let stack = policed(POLICY, None).await;
+    let _stream = read_rows(&stack, 10_000).await;
+
+    let Policed { gateway, audit_path, emulator, directory, .. } = stack;
+    gateway.shutdown().await.unwrap();
+
+    let store = AuditStore::open(&audit_path).unwrap();
+    let filter = AuditFilter { rpc: Some("DatasetService/RunQuery".into()), ..Default::default() };
+    let events = store.list(&filter, 10, 0).unwrap().0;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0].grpc_code, "UNAVAILABLE", "{}", events[0].sentence);
+    assert!(events[0].rows.is_some_and(|rows| rows >= 10_000), "{:?}", events[0].rows);
+    drop((emulator, directory));
+}
+
+#[tokio::test]
+async fn an_unidentified_call_leaves_one_event() {
+    let stack = policed(POLICY, None).await;
+    let status = CollectionServiceClient::new(stack.channel.clone())
+        .create_collection(CreateCollectionRequest { name: "Anonymous".into(), ..Default::default() })
+        .await
+        .unwrap_err();
+
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let events = events_of(&stack, "CollectionService/CreateCollection", 1).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].principal.as_str(), events[0].grpc_code.as_str()),
+        ("an unidentified caller", "UNAUTHENTICATED")
+    );
+    assert_eq!(collections_named(&stack, "Anonymous"), 0);
+}
