@@ -11,6 +11,7 @@ mod errors;
 mod exports;
 mod identity;
 mod inspection;
+mod invariant;
 mod narrowing;
 mod permissions;
 mod policed;
