@@ -231,7 +231,9 @@ fn extra_string(extra: Option<&Struct>, key: &str) -> Option<String> {
 }
 
 /// Returns a search result if the caller may see it: collections by their place, databases by
-/// id, tables by their database, everything else by its collection and database.
+/// id, tables by their database, everything else by its collection and database. A collection's
+/// result names its parent in `collection`; a parent the caller may not see (the root, when
+/// narrowed) is left out, id and name.
 pub(crate) fn search_result(visibility: &Visibility, result: SearchResult) -> Option<SearchResult> {
     let database_visible = match result.model.as_str() {
         "database" => visibility.sees_database(result.id),
@@ -249,10 +251,10 @@ pub(crate) fn search_result(visibility: &Visibility, result: SearchResult) -> Op
     if !(database_visible && collection_visible) {
         return None;
     }
-    let collection = result.collection.map(|collection| crate::pb::v1::SearchCollection {
-        extra: scrub_extra(visibility, collection.extra),
-        ..collection
-    });
+    let collection =
+        result.collection.filter(|collection| visibility.sees_collection(collection.id, None)).map(|collection| {
+            crate::pb::v1::SearchCollection { extra: scrub_extra(visibility, collection.extra), ..collection }
+        });
     Some(SearchResult { collection, extra: scrub_extra(visibility, result.extra), ..result })
 }
 

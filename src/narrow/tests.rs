@@ -21,7 +21,10 @@ fn locations() -> HashMap<i64, String> {
         .collect()
 }
 
-fn narrowed(collections: Option<&[i64]>, databases: Option<&[i64]>) -> Visibility {
+/// An allow-list of a rule, `None` when the rule is not narrowed.
+type Listed<'a> = Option<&'a [i64]>;
+
+fn narrowed(collections: Listed, databases: Listed) -> Visibility {
     Visibility::new(collections, databases, locations())
 }
 
@@ -47,7 +50,7 @@ fn a_card(id: i64, collection: i64, database: i64) -> Card {
 
 #[test]
 fn collections_are_seen_with_their_subtrees_and_never_the_root_when_narrowed() {
-    let cases: &[(Option<&[i64]>, Option<i64>, bool)] = &[
+    let cases: &[(Listed, Option<i64>, bool)] = &[
         (None, None, true),
         (None, Some(4), true),
         (Some(&[2]), Some(2), true),
@@ -75,7 +78,7 @@ fn effective_locations_keep_only_visible_ancestors() {
 
 #[test]
 fn cards_outside_the_collections_or_databases_are_hidden() {
-    let cases: &[(Option<&[i64]>, Option<&[i64]>, (i64, i64), bool)] = &[
+    let cases: &[(Listed, Listed, (i64, i64), bool)] = &[
         (None, None, (4, 2), true),
         (Some(&[2]), None, (2, 1), true),
         (Some(&[2]), None, (8, 1), true),
@@ -259,6 +262,27 @@ fn search_results_are_kept_by_model_place_and_database() {
             assert_eq!(location, json!("/2/"), "{label}");
         }
     }
+}
+
+#[test]
+fn a_collection_result_names_no_parent_the_caller_may_not_see() {
+    let found = |id: i64, parent: Option<i64>, parent_name: &str| SearchResult {
+        model: "collection".into(),
+        id,
+        name: format!("collection {id}"),
+        collection: Some(SearchCollection { id: parent, name: parent_name.into(), ..Default::default() }),
+        ..Default::default()
+    };
+    let visibility = narrowed(Some(&[2, 4]), None);
+
+    let sales = search_result(&visibility, found(2, Some(1), "Analytics")).expect("collection 2 is granted");
+    let finance = search_result(&visibility, found(4, None, "Our analytics")).expect("collection 4 is granted");
+    let regional = search_result(&visibility, found(8, Some(2), "Sales")).expect("collection 8 is below 2");
+    let whole = search_result(&Visibility::everything(), found(2, Some(1), "Analytics")).expect("not narrowed");
+
+    assert_eq!((sales.collection, finance.collection), (None, None), "the hidden parent and the root are left out");
+    assert_eq!(regional.collection.map(|parent| parent.name), Some("Sales".to_owned()));
+    assert_eq!(whole.collection.map(|parent| parent.name), Some("Analytics".to_owned()));
 }
 
 #[test]

@@ -38,7 +38,7 @@ principals:
 "#;
 
 /// Native SQL in every wrapper the `mbql` field can carry.
-fn native_wrappers() -> Vec<(&'static str, Value)> {
+pub fn native_wrappers() -> Vec<(&'static str, Value)> {
     let sql = "SELECT EMAIL, PASSWORD FROM PEOPLE";
     vec![
         ("legacy native type", json!({"type": "native", "native": {"query": sql}})),

@@ -12,6 +12,7 @@ mod errors;
 mod exports;
 mod identity;
 mod inspection;
+mod invariant;
 mod narrowing;
 mod permissions;
 mod policed;
