@@ -127,6 +127,8 @@ async fn while_the_store_fails_durable_submitters_are_told_and_best_effort_event
     assert!(writer.stats().failed_batches.load(Ordering::SeqCst) >= 1);
 }
 
+// The gate holds the writer thread, not an async task, so holding it across the await is the point.
+#[allow(clippy::await_holding_lock)]
 #[tokio::test]
 async fn a_durable_submitter_waits_for_room_instead_of_growing_the_queue() {
     let sink = Arc::new(Recorder::default());
