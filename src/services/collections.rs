@@ -150,8 +150,10 @@ impl CollectionService for CollectionApi {
         call.check_collection(&super::collection_scope(parent, &locations))?;
         let body = collections::create_body(request)?;
         let collection = call.client.collections().create(body).await.map_err(failed("new collection"))?;
+        let created = collections::collection(to_json(&collection));
+        call.note_resource("collection", created.id);
         let visibility = super::visibility(&call).await?;
-        Ok(Response::new(crate::narrow::collection(&visibility, collections::collection(to_json(&collection)))))
+        Ok(Response::new(crate::narrow::collection(&visibility, created)))
     }
 
     async fn update_collection(

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod audit;
+mod audit_crash;
 mod audit_endings;
 mod cards;
 mod collections;
