@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, oneshot};
 
 use super::{AuditError, AuditEvent, Decision};
+use crate::telemetry::metrics::metrics;
 
 /// Where the writer commits batches: the audit store, or a test double.
 pub trait BatchSink: Send + Sync + 'static {
@@ -145,6 +146,7 @@ impl AuditWriter {
             queues.dropped += 1;
             queues.dropped_since.get_or_insert(event.time);
             self.shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics().audit_events("dropped", 1);
             return;
         }
         queues.best_effort.push_back(event);
@@ -268,6 +270,7 @@ fn run(shared: &Shared, sink: &dyn BatchSink) {
             Ok(()) => {
                 backoff = Duration::from_millis(50);
                 shared.stats.written.fetch_add(events.len() as u64, Ordering::Relaxed);
+                metrics().audit_events("written", events.len() as u64);
                 shared.stats.batches.fetch_add(1, Ordering::Relaxed);
                 for mut durable in durable {
                     if let Some(done) = durable.done.take() {
@@ -281,6 +284,7 @@ fn run(shared: &Shared, sink: &dyn BatchSink) {
                 tracing::error!(error = %message, events = events.len(), "audit events could not be stored");
                 shared.stats.failed_batches.fetch_add(1, Ordering::Relaxed);
                 shared.stats.durable_failed.fetch_add(durable.len() as u64, Ordering::Relaxed);
+                metrics().audit_events("failed", durable.len() as u64);
                 for mut durable in durable {
                     if let Some(done) = durable.done.take() {
                         let _ = done.send(Err(message.clone()));
@@ -304,6 +308,7 @@ fn requeue(shared: &Shared, events: Vec<AuditEvent>) {
             queues.dropped += 1;
             queues.dropped_since.get_or_insert(event.time);
             shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics().audit_events("dropped", 1);
             continue;
         }
         queues.best_effort.push_front(event);

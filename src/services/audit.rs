@@ -68,6 +68,26 @@ fn to_message(event: crate::audit::AuditEvent) -> AuditEvent {
     }
 }
 
+/// The most bytes of events one page carries: well under the 4 MiB that standard gRPC clients
+/// accept, whatever the events' parameters hold.
+const MAX_PAGE_BYTES: usize = 3 * 1024 * 1024;
+
+/// Keeps events in order until the next would take the page past [`MAX_PAGE_BYTES`] (always at
+/// least one, which the parameter bound keeps small).
+fn within_message_limit(events: impl Iterator<Item = AuditEvent>) -> Vec<AuditEvent> {
+    let mut kept = Vec::new();
+    let mut bytes = 0;
+    for event in events {
+        let size = prost::Message::encoded_len(&event) + 8;
+        if !kept.is_empty() && bytes + size > MAX_PAGE_BYTES {
+            break;
+        }
+        bytes += size;
+        kept.push(event);
+    }
+    kept
+}
+
 #[tonic::async_trait]
 impl AuditService for AuditApi {
     async fn list_audit_events(
@@ -95,10 +115,30 @@ impl AuditService for AuditApi {
                 })
             })?;
         let (events, total) = listed;
+        let events = within_message_limit(events.into_iter().map(to_message));
+        // A page cut short by the size limit continues right after its last event.
+        let next = Page { size: events.len(), offset: page.offset };
         Ok(Response::new(ListAuditEventsResponse {
-            events: events.into_iter().map(to_message).collect(),
-            next_page_token: page.next_token(total),
+            next_page_token: if events.len() < page.size { next.next_token(total) } else { page.next_token(total) },
+            events,
             total_size: total_size(total),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_of_large_events_stops_under_the_message_limit() {
+        let event = |index: usize| AuditEvent { id: index.to_string(), sentence: "x".repeat(100_000), ..Default::default() };
+
+        let kept = within_message_limit((0..100).map(event));
+
+        assert_eq!(kept.len(), 31);
+        let bytes: usize = kept.iter().map(prost::Message::encoded_len).sum();
+        assert!(bytes < MAX_PAGE_BYTES);
+        assert_eq!(within_message_limit((0..3).map(event)).len(), 3);
     }
 }

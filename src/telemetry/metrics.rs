@@ -21,6 +21,7 @@ pub struct Metrics {
     metabase_duration: Histogram<f64>,
     rows_streamed: Counter<u64>,
     policy_decisions: Counter<u64>,
+    audit_events: Counter<u64>,
 }
 
 /// Returns the instruments, created on first use.
@@ -48,6 +49,10 @@ pub fn metrics() -> &'static Metrics {
                 .u64_counter("metabase.gateway.policy_decisions")
                 .with_description("policy decisions")
                 .build(),
+            audit_events: meter
+                .u64_counter("metabase.gateway.audit_events")
+                .with_description("audit events by outcome: written, dropped (queue full), failed (store refused)")
+                .build(),
         }
     })
 }
@@ -67,6 +72,12 @@ impl Metrics {
             seconds,
             &[KeyValue::new("url.template", route), KeyValue::new("http.response.status_code", i64::from(status))],
         );
+    }
+
+    /// Counts audit events by what became of them: `written`, `dropped` (the best-effort queue was
+    /// full) or `failed` (the store refused a durable event, whose change was then refused).
+    pub fn audit_events(&self, outcome: &'static str, count: u64) {
+        self.audit_events.add(count, &[KeyValue::new("outcome", outcome)]);
     }
 
     /// Counts rows sent.
