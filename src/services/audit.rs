@@ -132,7 +132,8 @@ mod tests {
 
     #[test]
     fn a_page_of_large_events_stops_under_the_message_limit() {
-        let event = |index: usize| AuditEvent { id: index.to_string(), sentence: "x".repeat(100_000), ..Default::default() };
+        let event =
+            |index: usize| AuditEvent { id: index.to_string(), sentence: "x".repeat(100_000), ..Default::default() };
 
         let kept = within_message_limit((0..100).map(event));
 
