@@ -31,8 +31,12 @@ pub struct GatewayConfig {
     pub identity: Vec<crate::identity::IdentitySource>,
     /// The gateway's own TLS listener.
     pub tls: Option<TlsFiles>,
-    /// The audit database; none keeps audit events in the log only.
+    /// The SQLite audit database file, for a single replica; with neither this nor `audit_url`,
+    /// audit events are only logged.
     pub audit_db: Option<PathBuf>,
+    /// The PostgreSQL audit database (`postgres://user[:password]@host:port/database`), shared by
+    /// several replicas; exclusive with `audit_db`.
+    pub audit_url: Option<Secret>,
     /// The environment policy credentials are read from.
     pub environment: HashMap<String, String>,
     /// Where the admin port (Prometheus `/metrics`) listens; none to serve none.
@@ -60,6 +64,7 @@ impl GatewayConfig {
             identity: Vec::new(),
             tls: None,
             audit_db: None,
+            audit_url: None,
             environment: HashMap::new(),
             admin_listen: None,
             metrics_registry: None,
@@ -68,6 +73,46 @@ impl GatewayConfig {
             max_request_bytes: 4 * 1024 * 1024,
             peer_rate: None,
         }
+    }
+}
+
+/// The audit database `serve` uses when neither `--audit-db` nor `--audit-url` is given.
+pub const DEFAULT_AUDIT_DB: &str = "metabase-grpc-audit.db";
+
+/// Where `serve` keeps its audit trail.
+#[derive(Debug, Clone)]
+pub enum AuditLocation {
+    /// An SQLite file, for a single replica.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, shared by several replicas.
+    Postgres(Secret),
+}
+
+impl AuditLocation {
+    /// Chooses the audit store from `--audit-db` and `--audit-url`: the URL's PostgreSQL, else
+    /// the file ([`DEFAULT_AUDIT_DB`] when neither is given). Both at once, or a URL the
+    /// PostgreSQL client cannot use, is an error naming the flags.
+    pub fn from_flags(audit_db: Option<PathBuf>, audit_url: Option<Secret>) -> Result<AuditLocation, ConfigError> {
+        match (audit_db, audit_url) {
+            (Some(_), Some(_)) => Err(ConfigError::new(
+                "--audit-db (MBGRPC_AUDIT_DB) and --audit-url (MBGRPC_AUDIT_URL)",
+                "both are set; pass --audit-db PATH for SQLite on a single replica, or --audit-url postgres://... \
+                 for PostgreSQL shared by several replicas",
+            )),
+            (_, Some(url)) => match crate::audit::check_postgres_url(url.expose()) {
+                Ok(()) => Ok(AuditLocation::Postgres(url)),
+                Err(error) => Err(ConfigError::new("--audit-url (MBGRPC_AUDIT_URL)", error.to_string())),
+            },
+            (audit_db, None) => Ok(AuditLocation::Sqlite(audit_db.unwrap_or_else(|| DEFAULT_AUDIT_DB.into()))),
+        }
+    }
+
+    /// Sets the configuration's `audit_db` or `audit_url` to this location, clearing the other.
+    pub fn apply(self, config: &mut GatewayConfig) {
+        (config.audit_db, config.audit_url) = match self {
+            AuditLocation::Sqlite(path) => (Some(path), None),
+            AuditLocation::Postgres(url) => (None, Some(url)),
+        };
     }
 }
 
@@ -171,6 +216,45 @@ mod tests {
         assert_eq!(error.key, "MBGRPC_METABASE_PASSWORD");
         let error = CredentialSettings::default().resolve().unwrap_err();
         assert!(error.to_string().contains("no Metabase credential"), "{error}");
+    }
+
+    #[test]
+    fn the_audit_store_is_the_url_or_the_file_and_never_both() {
+        let file = PathBuf::from("/var/lib/audit.db");
+        let url = || Some(Secret::new("postgres://auditor:s3cret@db:5432/audit"));
+        assert!(matches!(
+            AuditLocation::from_flags(None, None),
+            Ok(AuditLocation::Sqlite(path)) if path.as_path() == std::path::Path::new(DEFAULT_AUDIT_DB)
+        ));
+        assert!(matches!(
+            AuditLocation::from_flags(Some(file.clone()), None),
+            Ok(AuditLocation::Sqlite(path)) if path == file
+        ));
+        let Ok(AuditLocation::Postgres(chosen)) = AuditLocation::from_flags(None, url()) else {
+            panic!("a url chooses postgres");
+        };
+        assert_eq!(chosen.expose(), "postgres://auditor:s3cret@db:5432/audit");
+        let both = AuditLocation::from_flags(Some(file), url()).unwrap_err();
+        assert!(both.key.contains("--audit-db") && both.key.contains("--audit-url"), "{both}");
+        assert!(!both.to_string().contains("s3cret"), "{both}");
+        let mysql = AuditLocation::from_flags(None, Some(Secret::new("mysql://auditor:s3cret@db/audit"))).unwrap_err();
+        assert_eq!(
+            mysql.to_string(),
+            "--audit-url (MBGRPC_AUDIT_URL): audit database url is invalid: \
+             expected postgres://USER[:PASSWORD]@HOST:PORT/DATABASE"
+        );
+    }
+
+    #[test]
+    fn applying_an_audit_location_sets_one_field_and_clears_the_other() {
+        let mut config = GatewayConfig::new(ClientConfig::new("http://127.0.0.1:1", Credential::api_key("key")));
+        config.audit_db = Some("/tmp/old.db".into());
+        AuditLocation::Postgres(Secret::new("postgres://auditor@db/audit")).apply(&mut config);
+        assert_eq!(config.audit_db, None);
+        assert_eq!(config.audit_url.as_ref().map(Secret::expose), Some("postgres://auditor@db/audit"));
+        AuditLocation::Sqlite("/tmp/new.db".into()).apply(&mut config);
+        assert_eq!(config.audit_db, Some(PathBuf::from("/tmp/new.db")));
+        assert!(config.audit_url.is_none());
     }
 
     #[test]

@@ -53,8 +53,11 @@ pub enum ServeError {
     #[error("no policy: pass --policy FILE, or --allow-all for local development")]
     NoPolicy,
     /// The audit database could not be opened.
-    #[error("audit database cannot be opened: {0}")]
-    Audit(String),
+    #[error("audit database cannot be opened")]
+    Audit(#[source] crate::audit::AuditError),
+    /// Both an SQLite file and a PostgreSQL URL were given for the audit trail.
+    #[error("audit_db and audit_url are both set; choose one")]
+    AuditTwice,
     /// The TLS files could not be read.
     #[error("tls files cannot be read: {0}")]
     Tls(String),
@@ -191,6 +194,23 @@ const FLOOD_WINDOW: Duration = Duration::from_secs(5);
 /// How long the shutdown waits for queued audit events to be written.
 const AUDIT_FLUSH: Duration = Duration::from_secs(10);
 
+/// Opens the configured audit store, if any. Connecting to PostgreSQL blocks, so it runs on a
+/// blocking thread.
+async fn open_audit(config: &GatewayConfig) -> Result<Option<AuditStore>, ServeError> {
+    match (&config.audit_db, &config.audit_url) {
+        (Some(_), Some(_)) => Err(ServeError::AuditTwice),
+        (Some(path), None) => AuditStore::open(path).map(Some).map_err(ServeError::Audit),
+        (None, Some(url)) => {
+            let url = url.clone();
+            let connected = tokio::task::spawn_blocking(move || AuditStore::connect(url.expose())).await;
+            // The blocking task ends by returning or by panicking; a panic goes on here.
+            let connected = connected.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+            connected.map(Some).map_err(ServeError::Audit)
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 /// Starts the gateway on a bound listener and returns at once.
 pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<GatewayHandle, ServeError> {
     let address = listener.local_addr().map_err(ServeError::Listener)?;
@@ -206,10 +226,7 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         (None, true) => Arc::new(PolicyStore::from_policy(Policy::allow_all())),
         (None, false) => return Err(ServeError::NoPolicy),
     };
-    let audit = match &config.audit_db {
-        Some(path) => Some(Arc::new(AuditStore::open(path).map_err(|error| ServeError::Audit(error.to_string()))?)),
-        None => None,
-    };
+    let audit = open_audit(&config).await?.map(Arc::new);
     let pool = Arc::new(ClientPool::new(state.client.clone(), config.metabase.clone(), config.environment.clone()));
     let writer = audit.clone().map(|store| Arc::new(AuditWriter::start(store, WriterConfig::default())));
     let floods = writer.as_ref().map(|_| Arc::new(Floods::new(FLOOD_WINDOW, 10_000)));

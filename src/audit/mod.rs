@@ -1,6 +1,6 @@
 //! The audit trail: one [`AuditEvent`] per gRPC call, with a sentence a person can read, stored
-//! durably in SQLite ([`AuditStore`], queried by AuditService) and emitted as a structured log
-//! line ([`log_event`]).
+//! durably ([`AuditStore`] over SQLite or PostgreSQL, queried by AuditService) and emitted as a
+//! structured log line ([`log_event`]).
 //!
 //! Events record request parameters but never credentials or row data: the event type has no
 //! field for either.
@@ -21,7 +21,8 @@ pub use floods::Floods;
 pub use log::log_event;
 pub use parameters::{MAX_PARAMETERS_BYTES, bounded_parameters};
 pub use sentence::{name_query, sentence, thousands};
-pub use store::{AuditFilter, AuditStore};
+pub(crate) use store::check_postgres_url;
+pub use store::{AuditBackend, AuditFilter, AuditStore};
 pub use writer::{AuditWriter, BatchSink, Committed, WriterConfig, WriterStats};
 
 /// Why the audit store could not open, record or list.
@@ -47,6 +48,43 @@ pub enum AuditError {
     /// A statement against the audit database failed.
     #[error("audit database statement failed")]
     Sqlite(#[from] rusqlite::Error),
+    /// The audit URL is not a PostgreSQL URL the gateway can use. The URL itself is never shown,
+    /// as it may hold a password.
+    #[error("audit database url is invalid: {reason}")]
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+        /// The client's parse error, when the URL has the right scheme.
+        #[source]
+        source: Option<postgres::Error>,
+    },
+    /// The PostgreSQL server could not be reached, or refused the connection.
+    #[error("audit database at {address} could not be reached")]
+    Connect {
+        /// The server's `host:port`.
+        address: String,
+        /// The client's error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The audit schema on the PostgreSQL server could not be created or migrated.
+    #[error("audit schema at {address} could not be migrated")]
+    Migrate {
+        /// The server's `host:port`.
+        address: String,
+        /// The client's error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A statement against the PostgreSQL server failed.
+    #[error("audit database statement failed at {address}")]
+    Postgres {
+        /// The server's `host:port`.
+        address: String,
+        /// The client's error.
+        #[source]
+        source: postgres::Error,
+    },
     /// An event's resources or parameters could not be encoded as JSON.
     #[error("audit event could not be encoded as json")]
     Encode(#[source] serde_json::Error),

@@ -1,4 +1,4 @@
-//! How an [`AuditEvent`] maps to a row of the `audit_events` table and back.
+//! How an [`AuditEvent`] maps to a row of SQLite's `audit_events` table and back.
 //!
 //! Times are stored as RFC 3339 text with nanoseconds and a `Z` suffix, which sorts and compares
 //! as time does; resources and parameters are stored as JSON text.
@@ -37,6 +37,19 @@ CREATE INDEX IF NOT EXISTS audit_events_decision_time ON audit_events (decision,
 /// The stored columns, in the order of [`StoredEvent`]'s fields.
 pub(super) const COLUMNS: &str = "id, time, principal, identity_source, rpc, resources, decision, reason, grpc_code, rows, \
                        duration_ms, trace_id, sentence, parameters";
+
+/// Inserts an event, or replaces every column of the stored event with the same id but `seq`, so
+/// an intent completed by its outcome keeps its place in recording order.
+pub(super) const UPSERT: &str = "
+INSERT INTO audit_events (id, time, principal, identity_source, rpc, resources, decision, reason, grpc_code, rows,
+                          duration_ms, trace_id, sentence, parameters)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+ON CONFLICT (id) DO UPDATE SET
+    time = excluded.time, principal = excluded.principal, identity_source = excluded.identity_source,
+    rpc = excluded.rpc, resources = excluded.resources, decision = excluded.decision, reason = excluded.reason,
+    grpc_code = excluded.grpc_code, rows = excluded.rows, duration_ms = excluded.duration_ms,
+    trace_id = excluded.trace_id, sentence = excluded.sentence, parameters = excluded.parameters
+";
 
 /// Returns the stored text of a time.
 pub(super) fn time_text(time: &DateTime<Utc>) -> String {

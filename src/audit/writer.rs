@@ -317,7 +317,8 @@ fn requeue(shared: &Shared, events: Vec<AuditEvent>) {
 
 impl BatchSink for super::AuditStore {
     fn write_batch(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
-        events.iter().try_for_each(|event| self.record(event))
+        // The store's own batch write: one transaction, whichever backend is behind it.
+        super::AuditStore::write_batch(self, events)
     }
 }
 

@@ -9,13 +9,13 @@ use clap::{Args, Subcommand};
 use crate::config::GatewayConfig;
 use crate::emulator::EmulatorConfig;
 use crate::identity::{IdentitySource, JwtVerifier};
-use crate::metabase::ClientConfig;
+use crate::metabase::{ClientConfig, Secret};
 
 /// The programs the binary runs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the gateway in front of a Metabase.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Runs the gateway with the embedded Metabase emulator and sample data, on loopback.
     Demo(DemoArgs),
     /// Runs the Metabase emulator alone: a development and test double, not Metabase.
@@ -129,9 +129,14 @@ pub struct ServeArgs {
     /// The audience JWTs must name.
     #[arg(long, env = "MBGRPC_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
-    /// The audit database.
-    #[arg(long, env = "MBGRPC_AUDIT_DB", default_value = "metabase-grpc-audit.db")]
-    pub audit_db: PathBuf,
+    /// The SQLite audit database, for a single replica [default: metabase-grpc-audit.db, unless
+    /// --audit-url is given].
+    #[arg(long, env = "MBGRPC_AUDIT_DB")]
+    pub audit_db: Option<PathBuf>,
+    /// The PostgreSQL audit database, shared by several replicas:
+    /// postgres://USER[:PASSWORD]@HOST:PORT/DATABASE (no TLS: loopback or a service mesh).
+    #[arg(long, env = "MBGRPC_AUDIT_URL", hide_env_values = true, value_parser = secret)]
+    pub audit_url: Option<Secret>,
     /// The request rate each peer address gets before it is identified, such as `200/s`; floods
     /// from one address are refused before any identity work. Unlimited when unset.
     #[arg(long, env = "MBGRPC_PEER_RATE")]
@@ -163,6 +168,11 @@ impl ServeArgs {
             })
             .collect()
     }
+}
+
+/// Reads a flag whose value is a credential, so that it never shows in debug output.
+fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
 }
 
 /// Flags of `metabase-grpc demo`.

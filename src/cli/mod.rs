@@ -51,7 +51,7 @@ pub fn main() -> ExitCode {
         };
         let registry = telemetry.registry.clone();
         let code = match cli.command {
-            Command::Serve(args) => run::serve(args, &environment, registry).await,
+            Command::Serve(args) => run::serve(*args, &environment, registry).await,
             Command::Demo(args) => run::demo(args, &environment, registry).await,
             Command::Emulator(args) => run::emulator(args, &environment).await,
             Command::Policy(command) => run::policy(command),

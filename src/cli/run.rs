@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use super::{DEMO_POLICY, DemoArgs, EXIT_CONFIG, EmulatorArgs, PolicyCommand, ServeArgs};
-use crate::config::{CredentialSettings, GatewayConfig, TlsFiles};
+use crate::config::{AuditLocation, CredentialSettings, GatewayConfig, TlsFiles};
 use crate::emulator::{self, EmulatorConfig};
 use crate::identity::IdentitySource;
 use crate::metabase::{ClientConfig, Credential};
@@ -60,6 +60,23 @@ fn config_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
+/// Returns an error's message followed by its causes, such as `audit database cannot be opened:
+/// audit database at 10.0.0.5:5432 could not be reached: error connecting to server: ...`.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(source) = cause {
+        // Some errors (the postgres client's among them) already end their message with their cause.
+        let text = source.to_string();
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = source.source();
+    }
+    message
+}
+
 async fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ExitCode> {
     tokio::net::TcpListener::bind(address)
         .await
@@ -70,7 +87,7 @@ async fn serve_until_signal(config: GatewayConfig, listener: tokio::net::TcpList
     let handle = match crate::server::start(config, listener).await {
         Ok(handle) => handle,
         Err(error) => {
-            eprintln!("metabase-grpc: {error}");
+            eprintln!("metabase-grpc: {}", with_causes(&error));
             return ExitCode::FAILURE;
         }
     };
@@ -115,6 +132,10 @@ pub(super) async fn serve(
         Ok(credential) => credential,
         Err(error) => return config_error(error),
     };
+    let audit = match AuditLocation::from_flags(args.audit_db.clone(), args.audit_url.clone()) {
+        Ok(location) => location,
+        Err(error) => return config_error(error),
+    };
     let metabase = ClientConfig::new(args.metabase_url.clone(), credential);
     let listener = match bind(args.gateway.listen).await {
         Ok(listener) => listener,
@@ -123,7 +144,7 @@ pub(super) async fn serve(
     let mut config = args.gateway.config(metabase, args.allow_all && args.policy.is_none());
     config.policy_file = args.policy.clone();
     config.identity = sources;
-    config.audit_db = Some(args.audit_db.clone());
+    audit.apply(&mut config);
     config.peer_rate = args.peer_rate;
     config.environment = environment.clone();
     config.metrics_registry = Some(registry);
@@ -223,4 +244,31 @@ pub(super) async fn demo(
     let code = serve_until_signal(config, listener).await;
     emulator.shutdown().await;
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("audit database cannot be opened")]
+    struct Outer(#[source] Middle);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("audit database at 127.0.0.1:5432 could not be reached")]
+    struct Middle(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error connecting to server: {0}")]
+    struct Inner(#[source] std::io::Error);
+
+    #[test]
+    fn a_startup_error_is_printed_with_its_causes_once_each() {
+        let error = Outer(Middle(Inner(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"))));
+        assert_eq!(
+            with_causes(&error),
+            "audit database cannot be opened: audit database at 127.0.0.1:5432 could not be reached: \
+             error connecting to server: refused"
+        );
+    }
 }

@@ -97,7 +97,9 @@ impl AuditService for AuditApi {
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let Some(store) = self.store.clone() else {
-            return Err(Status::failed_precondition("this gateway keeps no audit database (set --audit-db)"));
+            return Err(Status::failed_precondition(
+                "this gateway keeps no audit database (set --audit-db or --audit-url)",
+            ));
         };
         let filter = AuditFilter {
             principal: request.principal.filter(|text| !text.is_empty()),

@@ -5,6 +5,8 @@ mod alerts;
 mod audit;
 mod audit_crash;
 mod audit_endings;
+mod audit_postgres;
+mod audit_replicas;
 mod cards;
 mod collections;
 mod dashboards;
@@ -18,6 +20,8 @@ mod narrowing;
 mod permissions;
 mod policed;
 mod policy;
+#[path = "../support/postgres.rs"]
+mod postgres_cluster;
 mod search;
 mod secrets;
 mod server;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use metabase_grpc::emulator::{self, EmulatorConfig, EmulatorHandle};
 use metabase_grpc::identity::IdentitySource;
-use metabase_grpc::metabase::Credential;
+use metabase_grpc::metabase::{Credential, Secret};
 use metabase_grpc::server::GatewayHandle;
 use tonic::transport::Channel;
 
@@ -38,6 +38,16 @@ pub fn environment() -> HashMap<String, String> {
 /// Starts an emulator and a gateway under `policy`, identifying callers by the `x-caller`
 /// header (or the given sources).
 pub async fn policed(policy: &str, sources: Option<Vec<IdentitySource>>) -> Policed {
+    start(policy, sources, None).await
+}
+
+/// Starts an emulator and a gateway under `policy` that keeps its audit trail in the PostgreSQL
+/// database at `audit_url` instead of a file (`audit_path` then stays unused).
+pub async fn policed_on_postgres(policy: &str, audit_url: &str) -> Policed {
+    start(policy, None, Some(audit_url)).await
+}
+
+async fn start(policy: &str, sources: Option<Vec<IdentitySource>>, audit_url: Option<&str>) -> Policed {
     let directory = tempfile::tempdir().expect("tempdir");
     let policy_path = directory.path().join("policy.yaml");
     std::fs::write(&policy_path, policy).expect("write policy");
@@ -48,7 +58,10 @@ pub async fn policed(policy: &str, sources: Option<Vec<IdentitySource>>) -> Poli
     config.allow_all = false;
     config.policy_file = Some(policy_path.clone());
     config.identity = sources.unwrap_or_else(|| vec![IdentitySource::Header(CALLER.into())]);
-    config.audit_db = Some(audit_path.clone());
+    match audit_url {
+        Some(url) => config.audit_url = Some(Secret::new(url)),
+        None => config.audit_db = Some(audit_path.clone()),
+    }
     config.environment = environment();
     let (gateway, channel) = gateway(config).await;
     Policed { emulator, gateway, channel, policy_path, audit_path, directory }

@@ -1,50 +1,33 @@
-//! The durable audit store: an embedded SQLite database in WAL mode with `synchronous=FULL`, so
-//! an event recorded before a call was answered survives a crash right after the answer.
+//! The SQLite backend: an embedded database file in WAL mode with `synchronous=FULL`, so an event
+//! recorded before a call was answered survives a crash right after the answer. One batch is one
+//! transaction and so one sync to disk, which is what makes group commit fast.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
-use super::AuditError;
-use super::event::{AuditEvent, Decision};
-use super::table::{COLUMNS, SCHEMA, StoredEvent, time_text};
-use crate::rpcs::full_path;
+use super::{AuditBackend, AuditFilter, Condition, sql_count};
+use crate::audit::AuditError;
+use crate::audit::event::AuditEvent;
+use crate::audit::table::{COLUMNS, SCHEMA, StoredEvent, UPSERT, time_text};
 
 /// How long a write waits for another connection to the same file before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Which events [`AuditStore::list`] returns; every filter that is set must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditFilter {
-    /// Only events of this principal (exact match).
-    pub principal: Option<String>,
-    /// Only events of this RPC: a full path (`/metabase.gateway.v1.CardService/GetCard`) or a
-    /// short name (`CardService/GetCard`).
-    pub rpc: Option<String>,
-    /// Only events with this decision.
-    pub decision: Option<Decision>,
-    /// Only events at or after this time.
-    pub start: Option<DateTime<Utc>>,
-    /// Only events before this time.
-    pub end: Option<DateTime<Utc>>,
-}
-
-/// The audit trail in an embedded SQLite database, safe to share between threads.
+/// The audit trail in an embedded SQLite database.
 #[derive(Debug)]
-pub struct AuditStore {
+pub(super) struct SqliteBackend {
     connection: Mutex<Connection>,
-    path: Option<PathBuf>,
 }
 
-impl AuditStore {
+impl SqliteBackend {
     /// Opens or creates the audit database at `path`, with its table and indexes, in WAL mode
     /// with full synchronous commits.
-    pub fn open(path: impl AsRef<Path>) -> Result<AuditStore, AuditError> {
-        let path = path.as_ref().to_path_buf();
+    pub(super) fn open(path: &Path) -> Result<SqliteBackend, AuditError> {
+        let path = path.to_path_buf();
         let open_error = |source| AuditError::Open { path: path.clone(), source };
         let connection = Connection::open(&path).map_err(open_error)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
@@ -53,71 +36,67 @@ impl AuditStore {
         if !journal_mode.eq_ignore_ascii_case("wal") {
             return Err(AuditError::NotWal { path, journal_mode });
         }
-        Self::prepare(connection, Some(path))
+        Self::prepare(connection, path)
     }
 
-    /// Opens a private in-memory audit database, for tests and the demo.
-    pub fn open_in_memory() -> Result<AuditStore, AuditError> {
+    /// Opens a private in-memory audit database.
+    pub(super) fn open_in_memory() -> Result<SqliteBackend, AuditError> {
         let connection =
             Connection::open_in_memory().map_err(|source| AuditError::Open { path: ":memory:".into(), source })?;
-        Self::prepare(connection, None)
+        Self::prepare(connection, ":memory:".into())
     }
 
-    fn prepare(connection: Connection, path: Option<PathBuf>) -> Result<AuditStore, AuditError> {
-        let display_path = path.clone().unwrap_or_else(|| ":memory:".into());
-        let open_error = |source| AuditError::Open { path: display_path.clone(), source };
+    fn prepare(connection: Connection, path: PathBuf) -> Result<SqliteBackend, AuditError> {
+        let open_error = |source| AuditError::Open { path: path.clone(), source };
         connection.pragma_update(None, "synchronous", "FULL").map_err(open_error)?;
         connection.execute_batch(SCHEMA).map_err(open_error)?;
-        Ok(AuditStore { connection: Mutex::new(connection), path })
+        Ok(SqliteBackend { connection: Mutex::new(connection) })
     }
 
-    /// Returns the database file, or `None` for an in-memory store.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction half-done: an open
+        // transaction rolls back when it is dropped during the unwind.
+        self.connection.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// Returns the SQLite journal mode in force: `wal` for a file, `memory` in memory.
-    pub fn journal_mode(&self) -> Result<String, AuditError> {
-        let connection = self.lock();
-        Ok(connection.query_row("PRAGMA journal_mode", [], |row| row.get(0))?)
-    }
-
-    /// Records one event, blocking until it is committed to disk.
-    pub fn record(&self, event: &AuditEvent) -> Result<(), AuditError> {
-        let resources = serde_json::to_string(&event.resources).map_err(AuditError::Encode)?;
-        let parameters =
-            event.parameters.as_ref().map(serde_json::to_string).transpose().map_err(AuditError::Encode)?;
-        let connection = self.lock();
-        connection.execute(
-            &format!("INSERT OR REPLACE INTO audit_events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
-            params![
-                event.id,
-                time_text(&event.time),
-                event.principal,
-                event.identity_source,
-                event.rpc,
-                resources,
-                event.decision.as_str(),
-                event.reason,
-                event.grpc_code,
-                event.rows,
-                event.duration_ms,
-                event.trace_id,
-                event.sentence,
-                parameters,
-            ],
-        )?;
+impl AuditBackend for SqliteBackend {
+    fn write_batch(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events {
+            let resources = serde_json::to_string(&event.resources).map_err(AuditError::Encode)?;
+            let parameters =
+                event.parameters.as_ref().map(serde_json::to_string).transpose().map_err(AuditError::Encode)?;
+            rows.push((event, resources, parameters));
+        }
+        let mut connection = self.lock();
+        let transaction = connection.transaction()?;
+        {
+            let mut upsert = transaction.prepare_cached(UPSERT)?;
+            for (event, resources, parameters) in &rows {
+                upsert.execute(params![
+                    event.id,
+                    time_text(&event.time),
+                    event.principal,
+                    event.identity_source,
+                    event.rpc,
+                    resources,
+                    event.decision.as_str(),
+                    event.reason,
+                    event.grpc_code,
+                    event.rows,
+                    event.duration_ms,
+                    event.trace_id,
+                    event.sentence,
+                    parameters,
+                ])?;
+            }
+        }
+        transaction.commit()?;
         Ok(())
     }
 
-    /// Returns one page of the events matching `filter`, newest first, with the number of
-    /// matching events across all pages.
-    pub fn list(
-        &self,
-        filter: &AuditFilter,
-        limit: usize,
-        offset: usize,
-    ) -> Result<(Vec<AuditEvent>, usize), AuditError> {
+    fn list(&self, filter: &AuditFilter, limit: usize, offset: usize) -> Result<(Vec<AuditEvent>, usize), AuditError> {
         let (where_clause, mut values) = where_clause(filter);
         let connection = self.lock();
         // One read transaction, so the total and the page see the same snapshot even while
@@ -128,8 +107,8 @@ impl AuditStore {
             params_from_iter(values.iter()),
             |row| row.get(0),
         )?;
-        values.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
-        values.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+        values.push(Value::Integer(sql_count(limit)));
+        values.push(Value::Integer(sql_count(offset)));
         let mut statement = snapshot.prepare(&format!(
             "SELECT {COLUMNS} FROM audit_events{where_clause} ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?"
         ))?;
@@ -140,35 +119,25 @@ impl AuditStore {
         Ok((events, usize::try_from(total).unwrap_or_default()))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a transaction half-done: every statement
-        // commits on its own, so the connection is still sound.
-        self.connection.lock().unwrap_or_else(PoisonError::into_inner)
+    fn kind(&self) -> &'static str {
+        "sqlite"
     }
 }
 
 fn where_clause(filter: &AuditFilter) -> (String, Vec<Value>) {
     let mut conditions = Vec::new();
     let mut values = Vec::new();
-    if let Some(principal) = &filter.principal {
-        conditions.push("principal = ?");
-        values.push(Value::Text(principal.clone()));
-    }
-    if let Some(rpc) = &filter.rpc {
-        conditions.push("rpc = ?");
-        values.push(Value::Text(full_path(rpc)));
-    }
-    if let Some(decision) = filter.decision {
-        conditions.push("decision = ?");
-        values.push(Value::Text(decision.as_str().to_owned()));
-    }
-    if let Some(start) = &filter.start {
-        conditions.push("time >= ?");
-        values.push(Value::Text(time_text(start)));
-    }
-    if let Some(end) = &filter.end {
-        conditions.push("time < ?");
-        values.push(Value::Text(time_text(end)));
+    for condition in filter.conditions() {
+        let (sql, value) = match condition {
+            Condition::Principal(principal) => ("principal = ?", principal),
+            Condition::Rpc(rpc) => ("rpc = ?", rpc),
+            Condition::Decision(decision) => ("decision = ?", decision.as_str().to_owned()),
+            // Times are stored as fixed-width RFC 3339 text, which compares as time does.
+            Condition::NotBefore(start) => ("time >= ?", time_text(&start)),
+            Condition::Before(end) => ("time < ?", time_text(&end)),
+        };
+        conditions.push(sql);
+        values.push(Value::Text(value));
     }
     if conditions.is_empty() {
         return (String::new(), values);
@@ -178,9 +147,12 @@ fn where_clause(filter: &AuditFilter) -> (String, Vec<Value>) {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
 
     use super::*;
+    use crate::audit::event::Decision;
+    use crate::audit::store::AuditStore;
+    use crate::rpcs::full_path;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_767_225_600 + seconds, 123_456_789).single().expect("valid time")
@@ -301,10 +273,36 @@ mod tests {
     #[test]
     fn a_file_store_runs_in_wal_mode_with_full_sync() {
         let directory = tempfile::tempdir().expect("temp dir");
-        let store = AuditStore::open(directory.path().join("audit.db")).expect("open");
-        assert_eq!(store.journal_mode().expect("journal mode"), "wal");
-        let synchronous: i64 = store.lock().query_row("PRAGMA synchronous", [], |row| row.get(0)).expect("synchronous");
+        let backend = SqliteBackend::open(&directory.path().join("audit.db")).expect("open");
+        let connection = backend.lock();
+        let journal_mode: String =
+            connection.query_row("PRAGMA journal_mode", [], |row| row.get(0)).expect("journal mode");
+        assert_eq!(journal_mode, "wal");
+        let synchronous: i64 = connection.query_row("PRAGMA synchronous", [], |row| row.get(0)).expect("synchronous");
         assert_eq!(synchronous, 2, "synchronous=FULL is 2");
+    }
+
+    #[test]
+    fn an_outcome_replaces_its_intent_in_place() {
+        let store = AuditStore::open_in_memory().expect("in-memory store");
+        let intent = event("writer", "CardService/UpdateCard", Decision::Allowed, at(1));
+        let later = event("reader", "CardService/GetCard", Decision::Allowed, at(1));
+        store.write_batch(&[intent.clone(), later.clone()]).expect("intent");
+        let mut outcome = intent.clone().finish("NOT_FOUND", None, 31);
+        outcome.reason = "card 42 not found".into();
+        store.record(&outcome).expect("outcome");
+        let (events, total) = store.list(&AuditFilter::default(), 10, 0).expect("list");
+        assert_eq!(total, 2, "the outcome replaced the intent rather than adding a row");
+        assert_eq!(events, vec![later, outcome], "the completed event keeps the intent's place");
+    }
+
+    #[test]
+    fn an_intent_and_its_outcome_in_one_batch_leave_the_outcome() {
+        let store = AuditStore::open_in_memory().expect("in-memory store");
+        let intent = event("writer", "CardService/UpdateCard", Decision::Allowed, at(1));
+        let outcome = intent.clone().finish("INTERNAL", None, 12);
+        store.write_batch(&[intent, outcome.clone()]).expect("batch");
+        assert_eq!(store.list(&AuditFilter::default(), 10, 0).expect("list"), (vec![outcome], 1));
     }
 
     #[test]
