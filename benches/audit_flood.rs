@@ -25,7 +25,7 @@ async fn start_gateway(upstream: &str, directory: &std::path::Path) -> (Child, C
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let policy = directory.join("policy.yaml");
     std::fs::write(&policy, POLICY).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_metabase-grpc"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_metabase-grpc"))
         .args(["serve", "--metabase-url", upstream, "--listen", &format!("127.0.0.1:{port}")])
         .args(["--admin-listen", "127.0.0.1:0", "--policy", policy.to_str().unwrap(), "--identity", "header:x-caller"])
         .args(["--audit-db", directory.join("audit.db").to_str().unwrap()])
@@ -42,6 +42,8 @@ async fn start_gateway(upstream: &str, directory: &std::path::Path) -> (Child, C
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the gateway did not start");
 }
 
