@@ -20,7 +20,7 @@ pub use event::{AuditEvent, Decision, UnknownDecision};
 pub use floods::Floods;
 pub use log::log_event;
 pub use parameters::{MAX_PARAMETERS_BYTES, bounded_parameters};
-pub use sentence::{name_query, sentence, thousands};
+pub use sentence::{name_bytes, name_query, sentence, thousands};
 pub(crate) use store::check_postgres_url;
 pub use store::{AuditBackend, AuditFilter, AuditStore};
 pub use writer::{AuditWriter, BatchSink, Committed, WriterConfig, WriterStats};

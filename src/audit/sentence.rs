@@ -69,6 +69,17 @@ pub fn name_query(sentence: &str, query: &str) -> String {
     }
 }
 
+/// Adds the bytes an export sent to its sentence, after its rows or its outcome: "... allowed,
+/// 10 rows, 1,234 bytes, 5 ms".
+pub fn name_bytes(sentence: &str, bytes: u64) -> String {
+    let amount = format!("{} bytes", thousands(i64::try_from(bytes).unwrap_or(i64::MAX)));
+    // The duration is the sentence's last clause; the bytes go just before it.
+    match sentence.rfind(", ") {
+        Some(last) if sentence.ends_with(" ms") => format!("{}, {amount}{}", &sentence[..last], &sentence[last..]),
+        _ => format!("{sentence}, {amount}"),
+    }
+}
+
 /// Formats an integer with a comma every three digits: `1532` becomes `1,532`.
 pub fn thousands(number: i64) -> String {
     let digits = number.unsigned_abs().to_string();
@@ -179,6 +190,14 @@ mod query_tests {
         for (sentence, query, expected) in cases {
             assert_eq!(name_query(sentence, query), expected);
         }
+    }
+
+    #[test]
+    fn an_exports_bytes_go_before_its_duration() {
+        assert_eq!(
+            super::name_bytes("bot exported saved question 4: allowed, 10 rows, 5 ms", 12_345),
+            "bot exported saved question 4: allowed, 10 rows, 12,345 bytes, 5 ms"
+        );
     }
 }
 

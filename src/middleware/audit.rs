@@ -111,6 +111,9 @@ impl CallAudit {
         if let Some(query) = &note.query {
             text = name_query(&text, query);
         }
+        if let Some(bytes) = note.bytes {
+            text = crate::audit::name_bytes(&text, bytes);
+        }
         if self.vanished.load(Ordering::SeqCst)
             && self.facts.is_some_and(|facts| facts.mutates)
             && self.lock().intent_written

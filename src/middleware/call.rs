@@ -29,6 +29,8 @@ pub struct AuditNote {
     pub limit_cause: Option<&'static str>,
     /// What the call's query does, as the inspector found it: `native SQL on database 1`.
     pub query: Option<String>,
+    /// Bytes of file sent, for exports.
+    pub bytes: Option<u64>,
 }
 
 /// The context of one authorised call.
@@ -81,6 +83,11 @@ impl CallContext {
     /// Records which limit cut a stream short.
     pub fn note_limit(&self, cause: &'static str) {
         self.with_note(|note| note.limit_cause = Some(cause));
+    }
+
+    /// Adds bytes of an export sent to the caller.
+    pub fn note_bytes(&self, bytes: u64) {
+        self.with_note(|note| note.bytes = Some(note.bytes.unwrap_or_default() + bytes));
     }
 
     /// Records what the call's query does, for the audit sentence.

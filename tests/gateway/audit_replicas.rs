@@ -114,3 +114,25 @@ fn serve_names_the_postgres_server_it_cannot_reach() {
     assert!(stderr.contains(&format!("audit database at 127.0.0.1:{port} could not be reached")), "{stderr}");
     assert!(!stderr.contains("s3cret"), "the url's password was printed: {stderr}");
 }
+
+#[tokio::test]
+async fn with_postgres_down_a_change_fails_closed_and_nothing_reaches_metabase() {
+    let cluster = PostgresCluster::start();
+    let stack = policed_on_postgres(POLICY, &cluster.url()).await;
+    drop(cluster);
+
+    let mut request = from(
+        "platform-admin",
+        metabase_grpc::pb::v1::CreateCollectionRequest { name: "Unrecorded".into(), ..Default::default() },
+    );
+    request.set_timeout(Duration::from_secs(20));
+    let status = metabase_grpc::pb::v1::collection_service_client::CollectionServiceClient::new(stack.channel.clone())
+        .create_collection(request)
+        .await
+        .unwrap_err();
+
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(crate::support::error_info(&status).0, "AUDIT_UNAVAILABLE");
+    let created = stack.emulator.state().collections.values().filter(|c| c.name == "Unrecorded").count();
+    assert_eq!(created, 0, "the change was never sent to Metabase");
+}

@@ -275,7 +275,7 @@ async fn xlsx_under_a_limit_is_limited_in_an_mbql_query_and_refused_for_native_s
 #[tokio::test]
 async fn the_audit_event_of_a_cut_csv_export_records_the_rows_sent() {
     let stack = policed(LIMITED, None).await;
-    export_query_as(&stack, "limited-analyst", all_events(ExportFormat::Csv, 0)).await.unwrap();
+    let sent = export_query_as(&stack, "limited-analyst", all_events(ExportFormat::Csv, 0)).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     let event = loop {
         let store = AuditStore::open(&stack.audit_path).expect("the audit database opens");
@@ -288,4 +288,6 @@ async fn the_audit_event_of_a_cut_csv_export_records_the_rows_sent() {
     };
     assert_eq!((event.rows, event.grpc_code.as_str()), (Some(10), "OK"));
     assert_eq!(event.parameters.as_ref().map(|parameters| parameters["max_rows"].clone()), Some(serde_json::json!(0)));
+    let bytes = metabase_grpc::audit::thousands(sent.len() as i64);
+    assert!(event.sentence.contains(&format!(", 10 rows, {bytes} bytes, ")), "{}", event.sentence);
 }

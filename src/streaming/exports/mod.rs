@@ -178,8 +178,10 @@ async fn stream(
         };
         if !data.is_empty() || first.is_some() {
             let (content_type, filename) = first.take().unwrap_or_default();
+            let length = data.len() as u64;
             let message = ExportChunk { data, content_type, filename };
             sender.send(Ok(message)).await.map_err(|_| None)?;
+            call.note_bytes(length);
             // Kept current so a cancelled call's audit event still has a count; it includes the
             // chunks waiting in the channel that the caller may not have read.
             if let Some(rows) = scanner.rows() {
