@@ -13,7 +13,7 @@ use metabase_grpc::pb::v1::*;
 use metabase_grpc::streaming::wire::{Chunk, QueryResultChunk};
 use tonic::Code;
 
-use crate::policed::{Policed, from, policed};
+use crate::policed::{Policed, from, policed, policed_with};
 
 const POLICY: &str = r#"version: 1
 credentials:
@@ -164,4 +164,39 @@ async fn an_unidentified_call_leaves_one_event() {
         ("an unidentified caller", "UNAUTHENTICATED")
     );
     assert_eq!(collections_named(&stack, "Anonymous"), 0);
+}
+
+#[tokio::test]
+async fn a_peer_over_its_rate_is_refused_before_identification_and_the_flood_folds() {
+    let stack = policed_with(POLICY, |config| config.peer_rate = Some("3/m".parse().expect("a rate"))).await;
+    let mut collections = CollectionServiceClient::new(stack.channel.clone());
+    let mut codes = Vec::new();
+    for _ in 0..20 {
+        let anonymous = GetCollectionRequest { collection: crate::support::collection(2) };
+        codes.push(collections.get_collection(anonymous).await.unwrap_err().code());
+    }
+
+    assert_eq!(&codes[..3], &[Code::Unauthenticated; 3]);
+    assert!(codes[3..].iter().all(|code| *code == Code::ResourceExhausted), "{codes:?}");
+    // The first refusal is written at once; the other nineteen fold into one summary when the
+    // five-second window closes.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let events = loop {
+        let events = events_of(&stack, "CollectionService/GetCollection", 2).await;
+        if events.len() >= 2 || Instant::now() > deadline {
+            break events;
+        }
+    };
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert!(
+        events[1].sentence.starts_with("platform-admin")
+            || events.iter().all(|event| event.principal == "an unidentified caller")
+    );
+    let summary = events.iter().find(|event| event.sentence.contains("was refused")).expect("a summary");
+    assert!(
+        summary.sentence.starts_with("an unidentified caller from 127.0.0.1 was refused 19 more times between"),
+        "{}",
+        summary.sentence
+    );
+    assert!(summary.sentence.ends_with("is over the per-peer rate of 3/m"), "{}", summary.sentence);
 }

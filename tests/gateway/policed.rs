@@ -38,16 +38,26 @@ pub fn environment() -> HashMap<String, String> {
 /// Starts an emulator and a gateway under `policy`, identifying callers by the `x-caller`
 /// header (or the given sources).
 pub async fn policed(policy: &str, sources: Option<Vec<IdentitySource>>) -> Policed {
-    start(policy, sources, None).await
+    start(policy, sources, None, |_| ()).await
+}
+
+/// Starts a policed gateway whose configuration `change` adjusts first.
+pub async fn policed_with(policy: &str, change: impl FnOnce(&mut metabase_grpc::config::GatewayConfig)) -> Policed {
+    start(policy, None, None, change).await
 }
 
 /// Starts an emulator and a gateway under `policy` that keeps its audit trail in the PostgreSQL
 /// database at `audit_url` instead of a file (`audit_path` then stays unused).
 pub async fn policed_on_postgres(policy: &str, audit_url: &str) -> Policed {
-    start(policy, None, Some(audit_url)).await
+    start(policy, None, Some(audit_url), |_| ()).await
 }
 
-async fn start(policy: &str, sources: Option<Vec<IdentitySource>>, audit_url: Option<&str>) -> Policed {
+async fn start(
+    policy: &str,
+    sources: Option<Vec<IdentitySource>>,
+    audit_url: Option<&str>,
+    change: impl FnOnce(&mut metabase_grpc::config::GatewayConfig),
+) -> Policed {
     let directory = tempfile::tempdir().expect("tempdir");
     let policy_path = directory.path().join("policy.yaml");
     std::fs::write(&policy_path, policy).expect("write policy");
@@ -63,6 +73,7 @@ async fn start(policy: &str, sources: Option<Vec<IdentitySource>>, audit_url: Op
         None => config.audit_db = Some(audit_path.clone()),
     }
     config.environment = environment();
+    change(&mut config);
     let (gateway, channel) = gateway(config).await;
     Policed { emulator, gateway, channel, policy_path, audit_path, directory }
 }
