@@ -67,7 +67,7 @@ impl FromStr for Decision {
 /// One audited gRPC call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// Event id, a UUID v4, unique within the audit store.
+    /// Event id, a UUID v7 (time-ordered, so new ids append to the index), unique within the audit store.
     pub id: String,
     /// When the call started.
     pub time: DateTime<Utc>,
@@ -108,7 +108,7 @@ impl AuditEvent {
         reason: impl Into<String>,
     ) -> Self {
         AuditEvent {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::now_v7().to_string(),
             time: Utc::now(),
             principal: principal.into(),
             identity_source: identity_source.into(),

@@ -270,7 +270,7 @@ impl Step for AuditStep {
                 trace_id: call_span.trace_id.clone(),
                 started: Instant::now(),
                 time: chrono::Utc::now(),
-                id: uuid::Uuid::new_v4().to_string(),
+                id: uuid::Uuid::now_v7().to_string(),
                 peer: peer_address(&request),
                 deadline,
                 state: Mutex::new(CallState {
