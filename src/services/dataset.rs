@@ -6,8 +6,8 @@ use tonic::{Request, Response, Status};
 use super::queries::check_query;
 use crate::middleware::call::CallContext;
 use crate::pb::v1::dataset_service_server::DatasetService;
-use crate::pb::v1::{ExportQueryRequest, RunQueryRequest, export_query_request, run_query_request};
-use crate::streaming::{ExportStream, QueryStream, dataset_query};
+use crate::pb::v1::{ExportQueryRequest, RunQueryRequest};
+use crate::streaming::{ExportStream, QueryStream, dataset_query, export_as_run_query};
 
 /// The DatasetService handlers.
 #[derive(Debug, Default)]
@@ -22,7 +22,7 @@ impl DatasetService for DatasetApi {
         let ask = request.get_ref();
         let query = dataset_query(ask.database_id, ask.query.clone(), ask.parameters.clone())?;
         check_query(&call, &query).await?;
-        crate::streaming::run_query(&call, request).await
+        crate::streaming::run_query(&call, request, query).await
     }
 
     type ExportQueryStream = ExportStream;
@@ -33,12 +33,9 @@ impl DatasetService for DatasetApi {
     ) -> Result<Response<Self::ExportQueryStream>, Status> {
         let call = CallContext::of(&request)?;
         let ask = request.get_ref();
-        let ad_hoc = ask.query.clone().map(|query| match query {
-            export_query_request::Query::Native(native) => run_query_request::Query::Native(native),
-            export_query_request::Query::Mbql(mbql) => run_query_request::Query::Mbql(mbql),
-        });
+        let ad_hoc = export_as_run_query(ask.query.clone());
         let query = dataset_query(ask.database_id, ad_hoc, ask.parameters.clone())?;
         check_query(&call, &query).await?;
-        crate::streaming::export_query(&call, request).await
+        crate::streaming::export_query(&call, request, query).await
     }
 }

@@ -33,7 +33,7 @@ use crate::middleware::call::CallContext;
 use crate::middleware::deadline::Deadline;
 use crate::pb::v1::{
     ExportCardRequest, ExportChunk, ExportFormat as WireFormat, ExportQueryRequest, RunCardRequest, RunQueryRequest,
-    run_query_request,
+    export_query_request, run_query_request,
 };
 
 /// A stream of query result chunks.
@@ -135,12 +135,24 @@ pub fn dataset_query(
     Ok(body)
 }
 
+/// Returns an export request's query as the run request's query, so both build one body.
+pub fn export_as_run_query(query: Option<export_query_request::Query>) -> Option<run_query_request::Query> {
+    query.map(|query| match query {
+        export_query_request::Query::Native(native) => run_query_request::Query::Native(native),
+        export_query_request::Query::Mbql(mbql) => run_query_request::Query::Mbql(mbql),
+    })
+}
+
 /// Runs an ad-hoc query, streaming typed rows.
-pub async fn run_query(call: &CallContext, request: Request<RunQueryRequest>) -> Result<Response<QueryStream>, Status> {
+/// `query` is the body [`dataset_query`] built from the request, as the handler inspected it.
+pub async fn run_query(
+    call: &CallContext,
+    request: Request<RunQueryRequest>,
+    query: Value,
+) -> Result<Response<QueryStream>, Status> {
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     check_max_rows(request.max_rows)?;
-    let query = dataset_query(request.database_id, request.query, request.parameters)?;
     call.note_parameters(json!({"database_id": request.database_id, "max_rows": request.max_rows, "query": query}));
     Ok(query_stream(call, deadline, QuerySource::Dataset { query }, RowLimit::new(request.max_rows, call.max_rows())))
 }
@@ -193,22 +205,16 @@ pub async fn export_card(
 }
 
 /// Exports an ad-hoc query: Metabase's bytes, cut at the call's row limit.
+/// `query` is the body [`dataset_query`] built from the request, as the handler inspected it.
 pub async fn export_query(
     call: &CallContext,
     request: Request<ExportQueryRequest>,
+    query: Value,
 ) -> Result<Response<ExportStream>, Status> {
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     let format = export_format(request.format)?;
     check_max_rows(request.max_rows)?;
-    let query = match request.query {
-        Some(crate::pb::v1::export_query_request::Query::Native(native)) => {
-            Some(run_query_request::Query::Native(native))
-        }
-        Some(crate::pb::v1::export_query_request::Query::Mbql(mbql)) => Some(run_query_request::Query::Mbql(mbql)),
-        None => None,
-    };
-    let query = dataset_query(request.database_id, query, request.parameters)?;
     call.note_parameters(json!({
         "database_id": request.database_id,
         "format": format.as_str(),
