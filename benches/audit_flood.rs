@@ -93,7 +93,7 @@ fn flood(channel: &Channel, stop: &Arc<AtomicBool>, sent: &Arc<AtomicU64>) -> Ve
 #[tokio::main]
 async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emulator = metabase_grpc::emulator::start(Default::default(), listener).await.unwrap();
+    let emulator = metabase_emulator::start(Default::default(), listener).await.unwrap();
     let directory = tempfile::tempdir().unwrap();
     let (mut child, channel) = start_gateway(&emulator.url(), directory.path()).await;
 

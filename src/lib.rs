@@ -1,19 +1,18 @@
 //! metabase-grpc: a gRPC gateway that puts Metabase in front of an organisation's platform.
 //!
-//! The crate holds two programs that never import each other: the gateway (typed gRPC services
-//! over a Metabase REST client) and [`emulator`], a Metabase stand-in for tests and the demo.
+//! This library is the gateway: typed gRPC services over the Metabase REST client (the
+//! `metabase-client` crate, re-exported as [`metabase`]), with identity, policy, audit, streaming
+//! and telemetry. The command line lives in the binary, which is also the only place that embeds
+//! the Metabase emulator (the `metabase-emulator` crate) for `demo` and `emulator`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![recursion_limit = "256"]
 
 pub mod audit;
-pub mod cli;
 pub mod config;
 pub mod convert;
-pub mod emulator;
 pub mod error;
 pub mod identity;
-pub mod metabase;
 pub mod middleware;
 pub(crate) mod narrow;
 pub mod pb;
@@ -23,3 +22,5 @@ pub mod server;
 pub mod services;
 pub mod streaming;
 pub mod telemetry;
+
+pub use metabase_client as metabase;

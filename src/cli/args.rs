@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::config::GatewayConfig;
-use crate::emulator::EmulatorConfig;
-use crate::identity::{IdentitySource, JwtVerifier};
-use crate::metabase::{ClientConfig, Secret};
+use metabase_grpc::config::GatewayConfig;
+use metabase_grpc::identity::{IdentitySource, JwtVerifier};
+use metabase_grpc::metabase::{ClientConfig, Secret};
 
 /// The programs the binary runs.
 #[derive(Debug, Subcommand)]
@@ -17,9 +16,11 @@ pub enum Command {
     /// Runs the gateway in front of a Metabase.
     Serve(Box<ServeArgs>),
     /// Runs the gateway with the embedded Metabase emulator and sample data, on loopback.
-    Demo(DemoArgs),
+    #[cfg(feature = "emulator")]
+    Demo(super::embedded::DemoArgs),
     /// Runs the Metabase emulator alone: a development and test double, not Metabase.
-    Emulator(EmulatorArgs),
+    #[cfg(feature = "emulator")]
+    Emulator(super::embedded::EmulatorArgs),
     /// Checks a policy file, or explains a decision.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -140,7 +141,7 @@ pub struct ServeArgs {
     /// The request rate each peer address gets before it is identified, such as `200/s`; floods
     /// from one address are refused before any identity work. Unlimited when unset.
     #[arg(long, env = "MBGRPC_PEER_RATE")]
-    pub peer_rate: Option<crate::policy::Rate>,
+    pub peer_rate: Option<metabase_grpc::policy::Rate>,
     /// Gateway flags.
     #[command(flatten)]
     pub gateway: GatewayArgs,
@@ -173,73 +174,4 @@ impl ServeArgs {
 /// Reads a flag whose value is a credential, so that it never shows in debug output.
 fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(value))
-}
-
-/// Flags of `metabase-grpc demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Gateway flags.
-    #[command(flatten)]
-    pub gateway: GatewayArgs,
-    /// Where the emulator's generated sample database is cached.
-    #[arg(long, env = "MBGRPC_EMULATOR_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-}
-
-/// Flags of `metabase-grpc emulator`.
-#[derive(Debug, Args)]
-pub struct EmulatorArgs {
-    /// The address to listen on.
-    #[arg(long, env = "MBGRPC_EMULATOR_LISTEN", default_value = "127.0.0.1:3000")]
-    pub listen: SocketAddr,
-    /// How long a session lives, in seconds (Metabase's default is 14 days).
-    #[arg(long, env = "MBGRPC_EMULATOR_SESSION_TTL_SECS", default_value_t = 14 * 24 * 3600)]
-    pub session_ttl_secs: u64,
-    /// Where the generated sample database is cached.
-    #[arg(long, env = "MBGRPC_EMULATOR_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// The seeded admin's password.
-    #[arg(long, env = "MBGRPC_EMULATOR_ADMIN_PASSWORD", default_value = "emulator-admin", hide_default_value = true)]
-    pub admin_password: String,
-    /// The seeded analyst's password.
-    #[arg(
-        long,
-        env = "MBGRPC_EMULATOR_ANALYST_PASSWORD",
-        default_value = "emulator-analyst",
-        hide_default_value = true
-    )]
-    pub analyst_password: String,
-    /// The API key in the Administrators group.
-    #[arg(
-        long,
-        env = "MBGRPC_EMULATOR_ADMIN_API_KEY",
-        default_value = "mb_emulator_admin_key",
-        hide_default_value = true
-    )]
-    pub admin_api_key: String,
-    /// The API key in the narrow Analysts group.
-    #[arg(
-        long,
-        env = "MBGRPC_EMULATOR_ANALYST_API_KEY",
-        default_value = "mb_emulator_analyst_key",
-        hide_default_value = true
-    )]
-    pub analyst_api_key: String,
-}
-
-impl EmulatorArgs {
-    /// Returns the emulator configuration these flags describe, with Metabase's row-limit
-    /// variables read from `environment`.
-    pub fn config(&self, environment: &std::collections::HashMap<String, String>) -> EmulatorConfig {
-        let mut config = EmulatorConfig::default().with_environment(environment);
-        config.session_ttl = Duration::from_secs(self.session_ttl_secs);
-        if let Some(dir) = &self.data_dir {
-            config.data_dir = dir.clone();
-        }
-        config.credentials.admin_password = self.admin_password.clone();
-        config.credentials.analyst_password = self.analyst_password.clone();
-        config.credentials.admin_api_key = self.admin_api_key.clone();
-        config.credentials.analyst_api_key = self.analyst_api_key.clone();
-        config
-    }
 }

@@ -2,13 +2,15 @@
 //! `MBGRPC_` environment variable.
 
 mod args;
+#[cfg(feature = "emulator")]
+mod embedded;
 mod run;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::telemetry::{self, LogFormat, TelemetryConfig};
+use metabase_grpc::telemetry::{self, LogFormat, TelemetryConfig};
 
 pub use self::args::*;
 
@@ -23,9 +25,6 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
-
-/// The demo's policy, shipped in `examples/demo-policy.yaml`.
-pub(crate) const DEMO_POLICY: &str = include_str!("../../examples/demo-policy.yaml");
 
 /// Exit status for invalid configuration (EX_USAGE).
 pub const EXIT_CONFIG: u8 = 64;
@@ -52,8 +51,10 @@ pub fn main() -> ExitCode {
         let registry = telemetry.registry.clone();
         let code = match cli.command {
             Command::Serve(args) => run::serve(*args, &environment, registry).await,
-            Command::Demo(args) => run::demo(args, &environment, registry).await,
-            Command::Emulator(args) => run::emulator(args, &environment).await,
+            #[cfg(feature = "emulator")]
+            Command::Demo(args) => embedded::demo(args, &environment, registry).await,
+            #[cfg(feature = "emulator")]
+            Command::Emulator(args) => embedded::emulator(args, &environment).await,
             Command::Policy(command) => run::policy(command),
         };
         // Spans still buffered are exported before the process ends.

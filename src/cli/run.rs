@@ -3,36 +3,9 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use super::{DEMO_POLICY, DemoArgs, EXIT_CONFIG, EmulatorArgs, PolicyCommand, ServeArgs};
-use crate::config::{AuditLocation, CredentialSettings, GatewayConfig, TlsFiles};
-use crate::emulator::{self, EmulatorConfig};
-use crate::identity::IdentitySource;
-use crate::metabase::{ClientConfig, Credential};
-
-pub(super) async fn emulator(args: EmulatorArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
-    let listener = match tokio::net::TcpListener::bind(args.listen).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("metabase-grpc emulator: cannot listen on {}: {error}", args.listen);
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let handle = match emulator::start(args.config(environment), listener).await {
-        Ok(handle) => handle,
-        Err(error) => {
-            eprintln!("metabase-grpc emulator: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    eprintln!(
-        "Metabase emulator (a test double, not Metabase) listening on {}\n  try: curl -H 'X-Api-Key: mb_emulator_admin_key' {}/api/card",
-        handle.url(),
-        handle.url()
-    );
-    let _ = tokio::signal::ctrl_c().await;
-    handle.shutdown().await;
-    ExitCode::SUCCESS
-}
+use super::{EXIT_CONFIG, PolicyCommand, ServeArgs};
+use metabase_grpc::config::{AuditLocation, CredentialSettings, GatewayConfig, TlsFiles};
+use metabase_grpc::metabase::ClientConfig;
 
 /// Waits for SIGTERM or SIGINT.
 async fn shutdown_signal() {
@@ -77,14 +50,14 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     message
 }
 
-async fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ExitCode> {
+pub(super) async fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ExitCode> {
     tokio::net::TcpListener::bind(address)
         .await
         .map_err(|error| config_error(format!("MBGRPC_LISTEN: cannot listen on {address}: {error}")))
 }
 
-async fn serve_until_signal(config: GatewayConfig, listener: tokio::net::TcpListener) -> ExitCode {
-    let handle = match crate::server::start(config, listener).await {
+pub(super) async fn serve_until_signal(config: GatewayConfig, listener: tokio::net::TcpListener) -> ExitCode {
+    let handle = match metabase_grpc::server::start(config, listener).await {
         Ok(handle) => handle,
         Err(error) => {
             eprintln!("metabase-grpc: {}", with_causes(&error));
@@ -158,7 +131,7 @@ pub(super) async fn serve(
 
 pub(super) fn policy(command: PolicyCommand) -> ExitCode {
     match command {
-        PolicyCommand::Check { file } => match crate::policy::check_file(&file) {
+        PolicyCommand::Check { file } => match metabase_grpc::policy::check_file(&file) {
             Ok(summary) => {
                 println!("{summary}");
                 ExitCode::SUCCESS
@@ -169,81 +142,19 @@ pub(super) fn policy(command: PolicyCommand) -> ExitCode {
             }
         },
         PolicyCommand::Explain { policy, principal, rpc, collection, collection_ancestors, database, native } => {
-            let loaded = match crate::policy::Policy::load(&policy) {
+            let loaded = match metabase_grpc::policy::Policy::load(&policy) {
                 Ok(loaded) => loaded,
                 Err(error) => {
                     eprintln!("{error}");
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
-            let scope =
-                collection.map(|id| crate::policy::CollectionScope { id: Some(id), ancestors: collection_ancestors });
-            println!("{}", crate::policy::explain(&loaded, &principal, &rpc, native, scope, database));
+            let scope = collection
+                .map(|id| metabase_grpc::policy::CollectionScope { id: Some(id), ancestors: collection_ancestors });
+            println!("{}", metabase_grpc::policy::explain(&loaded, &principal, &rpc, native, scope, database));
             ExitCode::SUCCESS
         }
     }
-}
-
-pub(super) async fn demo(
-    args: DemoArgs,
-    environment: &std::collections::HashMap<String, String>,
-    registry: prometheus::Registry,
-) -> ExitCode {
-    let emulator_listener = match bind(SocketAddr::from(([127, 0, 0, 1], 0))).await {
-        Ok(listener) => listener,
-        Err(code) => return code,
-    };
-    let mut emulator_config = EmulatorConfig::default().with_environment(environment);
-    if let Some(dir) = &args.data_dir {
-        emulator_config.data_dir = dir.clone();
-    }
-    let api_key = emulator_config.credentials.admin_api_key.clone();
-    eprintln!("Preparing the sample database (generated once, then cached)...");
-    let emulator = match emulator::start(emulator_config, emulator_listener).await {
-        Ok(emulator) => emulator,
-        Err(error) => {
-            eprintln!("metabase-grpc demo: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let listener = match bind(args.gateway.listen).await {
-        Ok(listener) => listener,
-        Err(code) => return code,
-    };
-    let address = args.gateway.listen;
-    let metabase = ClientConfig::new(emulator.url(), Credential::api_key(api_key.clone()));
-    let demo_dir = std::env::temp_dir().join("metabase-grpc-demo");
-    let policy_path = demo_dir.join("demo-policy.yaml");
-    if let Err(error) = std::fs::create_dir_all(&demo_dir).and_then(|()| std::fs::write(&policy_path, DEMO_POLICY)) {
-        eprintln!("metabase-grpc demo: cannot write the demo policy to {}: {error}", policy_path.display());
-        return ExitCode::FAILURE;
-    }
-    let mut config = args.gateway.config(metabase, false);
-    config.metrics_registry = Some(registry);
-    config.policy_file = Some(policy_path.clone());
-    config.identity = vec![IdentitySource::Header("x-demo-caller".into())];
-    config.audit_db = Some(demo_dir.join("audit.db"));
-    config.environment = std::collections::HashMap::from([
-        ("MBGRPC_DEMO_ADMIN_KEY".to_owned(), api_key),
-        ("MBGRPC_DEMO_ANALYST_KEY".to_owned(), "mb_emulator_analyst_key".to_owned()),
-    ]);
-    eprintln!(
-        "\nmetabase-grpc demo\n  gateway:  {address} (gRPC, plaintext, reflection on)\n  metabase: {} (the embedded emulator, a test double)\n  \
-         policy:   {} (callers named by the x-demo-caller header)\n  audit:    {}\n\n\
-         Try:\n  grpcurl -plaintext {address} list\n  \
-         grpcurl -plaintext -H 'x-demo-caller: orders-api' -d '{{\"card_id\": 1}}' {address} metabase.gateway.v1.CardService/RunCard\n  \
-         grpcurl -plaintext -H 'x-demo-caller: orders-api' -d '{{\"card_id\": 9}}' {address} metabase.gateway.v1.CardService/GetCard   # outside its collections: denied\n  \
-         grpcurl -plaintext -H 'x-demo-caller: agent-7' -d '{{\"query\": \"orders\"}}' {address} metabase.gateway.v1.SearchService/Search\n  \
-         grpcurl -plaintext -H 'x-demo-caller: agent-7' {address} metabase.gateway.v1.GatewayService/WhoAmI\n  \
-         grpcurl -plaintext -H 'x-demo-caller: platform-admin' -d '{{\"page_size\": 5}}' {address} metabase.gateway.v1.AuditService/ListAuditEvents\n\n\
-         Press Ctrl-C to stop.",
-        emulator.url(),
-        policy_path.display(),
-        demo_dir.join("audit.db").display()
-    );
-    let code = serve_until_signal(config, listener).await;
-    emulator.shutdown().await;
-    code
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::{GatewayState, collection_locations, collection_scope, failed, object
 use crate::convert::paging::Page;
 use crate::convert::{cards, collection_value, to_json};
 use crate::error::GatewayError;
-use crate::metabase::{CardFilter as UpstreamFilter, CardId, DashboardId};
+use crate::metabase::{Card as UpstreamCard, CardFilter as UpstreamFilter, CardId, DashboardId};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::card_service_server::CardService;
 use crate::pb::v1::{
@@ -46,16 +46,15 @@ fn filter(raw: i32) -> Result<UpstreamFilter, GatewayError> {
 }
 
 /// Reads a card, notes it for the audit, and checks it against the caller's narrowing.
-pub async fn readable_card(call: &CallContext, card_id: i64) -> Result<serde_json::Value, Status> {
+pub async fn readable_card(call: &CallContext, card_id: i64) -> Result<UpstreamCard, Status> {
     checked_card(call, card_id, true).await
 }
 
 /// Reads a card and checks it against the caller's collections and databases; `note` records it
 /// (and its collection) as what the call acted on, for calls where the card is the subject.
-pub async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Result<serde_json::Value, Status> {
+pub async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Result<UpstreamCard, Status> {
     let card = call.client.cards().get(CardId(card_id), false).await.map_err(failed(format!("card {card_id}")))?;
-    let card = to_json(&card);
-    let scope = object_scope(&card, None);
+    let scope = object_scope(&to_json(&card), None);
     if note {
         call.note_resource("card", card_id);
         if let Some(collection) = scope.id {
@@ -63,8 +62,8 @@ pub async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Resul
         }
     }
     call.check_collection(&scope)?;
-    if let Some(database) = card.get("database_id").and_then(serde_json::Value::as_i64) {
-        call.check_database(database)?;
+    if let Some(database) = card.database_id {
+        call.check_database(database.0)?;
     }
     Ok(card)
 }
@@ -116,17 +115,15 @@ impl CardService for CardApi {
         let legacy = request.legacy_mbql
             && self.state.version().await.and_then(|version| version.parsed).is_none_or(|version| version.minor >= 57);
         let card = if legacy {
-            let card = call
-                .client
+            call.client
                 .cards()
                 .get(CardId(request.card_id), true)
                 .await
-                .map_err(failed(format!("card {}", request.card_id)))?;
-            to_json(&card)
+                .map_err(failed(format!("card {}", request.card_id)))?
         } else {
             card
         };
-        Ok(Response::new(narrowed_card(&call, cards::card(card)).await?))
+        Ok(Response::new(narrowed_card(&call, cards::card(to_json(&card))).await?))
     }
 
     async fn create_card(&self, request: Request<CreateCardRequest>) -> Result<Response<Card>, Status> {
@@ -167,8 +164,8 @@ impl CardService for CardApi {
 
     async fn run_card(&self, request: Request<RunCardRequest>) -> Result<Response<Self::RunCardStream>, Status> {
         let call = CallContext::of(&request)?;
-        readable_card(&call, request.get_ref().card_id).await?;
-        crate::streaming::run_card(&call, request).await
+        let card = readable_card(&call, request.get_ref().card_id).await?;
+        crate::streaming::run_card(&call, request, card).await
     }
 
     type ExportCardStream = ExportStream;
@@ -178,7 +175,7 @@ impl CardService for CardApi {
         request: Request<ExportCardRequest>,
     ) -> Result<Response<Self::ExportCardStream>, Status> {
         let call = CallContext::of(&request)?;
-        readable_card(&call, request.get_ref().card_id).await?;
-        crate::streaming::export_card(&call, request).await
+        let card = readable_card(&call, request.get_ref().card_id).await?;
+        crate::streaming::export_card(&call, request, card).await
     }
 }

@@ -22,13 +22,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use self::exports::ExportSource;
 use self::plan::RowLimit;
-use self::results::QuerySource;
 use self::wire::QueryResultChunk;
 use crate::convert::json::{from_list, from_struct};
 use crate::error::GatewayError;
-use crate::metabase::ExportFormat;
+use crate::metabase::{Card, ExportFormat, QuerySource};
 use crate::middleware::call::CallContext;
 use crate::middleware::deadline::Deadline;
 use crate::pb::v1::{
@@ -96,15 +94,20 @@ fn query_stream(
     Response::new(Box::pin(ReceiverStream::new(receiver)))
 }
 
-/// Runs a saved question, streaming typed rows past Metabase's 2,000-row JSON cap.
-pub async fn run_card(call: &CallContext, request: Request<RunCardRequest>) -> Result<Response<QueryStream>, Status> {
+/// Runs a saved question, streaming typed rows past Metabase's 2,000-row JSON cap. `card` is the
+/// card as the handler read and checked it, so it is not read again.
+pub async fn run_card(
+    call: &CallContext,
+    request: Request<RunCardRequest>,
+    card: Card,
+) -> Result<Response<QueryStream>, Status> {
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
     check_max_rows(request.max_rows)?;
     check_card_id(request.card_id)?;
     let parameters = parameters(request.parameters);
     call.note_parameters(json!({"card_id": request.card_id, "max_rows": request.max_rows, "parameters": parameters}));
-    let source = QuerySource::Card { id: request.card_id, parameters };
+    let source = QuerySource::Card { card: Box::new(card), parameters };
     Ok(query_stream(call, deadline, source, RowLimit::new(request.max_rows, call.max_rows())))
 }
 
@@ -169,22 +172,24 @@ fn export_format(raw: i32) -> Result<ExportFormat, GatewayError> {
 fn export_stream(
     call: &CallContext,
     deadline: Option<Deadline>,
-    source: ExportSource,
+    source: QuerySource,
     format: ExportFormat,
     format_rows: bool,
     limit: RowLimit,
 ) -> Result<Response<ExportStream>, GatewayError> {
-    let source = source.held_to(format, limit)?;
+    let source = exports::held_to(source, format, limit)?;
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
     let producer = exports::produce(call.clone(), source, format, format_rows, limit, sender.clone());
     spawn_bounded(deadline, sender, producer);
     Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
 }
 
-/// Exports a saved question: Metabase's bytes, cut at the call's row limit.
+/// Exports a saved question: Metabase's bytes, cut at the call's row limit. `card` is the card as
+/// the handler read and checked it.
 pub async fn export_card(
     call: &CallContext,
     request: Request<ExportCardRequest>,
+    card: Card,
 ) -> Result<Response<ExportStream>, Status> {
     let deadline = request.extensions().get::<Deadline>().copied();
     let request = request.into_inner();
@@ -199,7 +204,7 @@ pub async fn export_card(
         "max_rows": request.max_rows,
         "parameters": parameters,
     }));
-    let source = ExportSource::Card { id: request.card_id, parameters };
+    let source = QuerySource::Card { card: Box::new(card), parameters };
     let limit = RowLimit::new(request.max_rows, call.max_rows());
     export_stream(call, deadline, source, format, request.format_rows, limit).map_err(Status::from)
 }
@@ -223,6 +228,6 @@ pub async fn export_query(
         "query": query,
     }));
     let limit = RowLimit::new(request.max_rows, call.max_rows());
-    export_stream(call, deadline, ExportSource::Dataset { query }, format, request.format_rows, limit)
+    export_stream(call, deadline, QuerySource::Dataset { query }, format, request.format_rows, limit)
         .map_err(Status::from)
 }

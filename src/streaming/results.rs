@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
 use tokio::sync::mpsc::Sender;
 use tonic::Status;
 
@@ -12,9 +11,8 @@ use super::columns::{ColumnInfo, header, push_json_cell, push_text_cell};
 use super::csv::{CsvReader, Event};
 use super::plan::RowLimit;
 use super::wire::{EncodedRows, ProtobufRows, QueryResultChunk, RowEncoder};
-use crate::convert::to_json;
 use crate::error::GatewayError;
-use crate::metabase::{CardId, ExportFormat, MetabaseClient, MetabaseError, RequestBody, check_query_body};
+use crate::metabase::{ExportFormat, MetabaseClient, MetabaseError, QuerySource, ResultBody, export_failure};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::ResultSource;
 
@@ -25,34 +23,6 @@ const BATCH_BYTES: usize = 128 * 1024;
 const MAX_JSON_BODY: usize = 256 * 1024 * 1024;
 /// The largest error object read from the end of an export body.
 const MAX_ERROR_TEXT: usize = 256 * 1024;
-
-/// What a query stream runs.
-#[derive(Debug, Clone)]
-pub enum QuerySource {
-    /// A saved question with parameters.
-    Card {
-        /// The card.
-        id: i64,
-        /// Its parameters, as Metabase takes them.
-        parameters: Value,
-    },
-    /// An ad-hoc query: `/api/dataset`'s body.
-    Dataset {
-        /// The query.
-        query: Value,
-    },
-}
-
-impl QuerySource {
-    fn subject(&self) -> String {
-        match self {
-            QuerySource::Card { id, .. } => format!("card {id}"),
-            QuerySource::Dataset { query } => {
-                format!("query on database {}", query.get("database").and_then(Value::as_i64).unwrap_or_default())
-            }
-        }
-    }
-}
 
 /// The channel end the producer writes to; a send fails once the caller has gone.
 pub type ChunkSender = Sender<Result<QueryResultChunk, Status>>;
@@ -92,13 +62,12 @@ impl From<Gone> for Option<Status> {
 
 /// Reads the next body chunk, or stops as soon as the caller has gone.
 async fn next_chunk(
-    response: &mut reqwest::Response,
+    body: &mut ResultBody,
     sender: &ChunkSender,
-    route: &str,
     subject: &str,
 ) -> Result<Option<bytes::Bytes>, Option<Status>> {
     tokio::select! {
-        chunk = response.chunk() => chunk.map_err(|error| failure(subject)(MetabaseError::from_transport(route, error))),
+        chunk = body.next_chunk() => chunk.map_err(failure(subject)),
         () = sender.closed() => Err(None),
     }
 }
@@ -107,18 +76,6 @@ fn note_limit(call: &CallContext, summary: &crate::pb::v1::ResultSummary) {
     if let Ok(cause) = crate::pb::v1::LimitCause::try_from(summary.limit_cause) {
         call.note_limit(cause.as_str_name());
     }
-}
-
-/// Finds Metabase's failure object in a JSON-route body that is not valid JSON because the
-/// query failed after rows began (the error is appended to the partial body).
-fn appended_failure(body: &[u8]) -> Option<Value> {
-    let starts =
-        body.windows(2).enumerate().filter(|(_, pair)| pair == b"{\"").map(|(index, _)| index).collect::<Vec<_>>();
-    starts.into_iter().rev().find_map(|start| {
-        serde_json::from_slice::<Value>(&body[start..])
-            .ok()
-            .filter(|value| value.get("status").and_then(Value::as_str) == Some("failed"))
-    })
 }
 
 async fn json_route(
@@ -130,16 +87,9 @@ async fn json_route(
     started: Instant,
 ) -> Outcome {
     let subject = source.subject();
-    let (route, request) = match source {
-        QuerySource::Card { id, parameters } => {
-            ("/api/card/{id}/query", client.queries().run_card(CardId(*id), json!({"parameters": parameters})).await)
-        }
-        QuerySource::Dataset { query } => ("/api/dataset", client.queries().run_dataset(query.clone()).await),
-    };
-    let mut response = request.map_err(failure(&subject))?;
-    let client_span = response.extensions().get::<crate::metabase::ClientSpan>().cloned();
+    let mut response = client.queries().run(source).await.map_err(failure(&subject))?;
     let mut body = Vec::new();
-    while let Some(chunk) = next_chunk(&mut response, sender, route, &subject).await? {
+    while let Some(chunk) = next_chunk(&mut response, sender, &subject).await? {
         if body.len() + chunk.len() > MAX_JSON_BODY {
             return Err(Some(Status::from(GatewayError::Internal {
                 message: format!("metabase's answer for {subject} is larger than the json route allows"),
@@ -147,17 +97,7 @@ async fn json_route(
         }
         body.extend_from_slice(&chunk);
     }
-    let value = match serde_json::from_slice::<Value>(&body) {
-        Ok(value) => value,
-        Err(error) => appended_failure(&body)
-            .ok_or_else(|| failure(&subject)(MetabaseError::Decode { route: route.to_owned(), source: error }))?,
-    };
-    if let Err(error) = check_query_body(&value) {
-        if let Some(span) = &client_span {
-            crate::metabase::mark_error(&span.0, "query_failed");
-        }
-        return Err(failure(&subject)(error));
-    }
+    let value = response.decode_answer(&body).map_err(failure(&subject))?;
     let columns: Vec<ColumnInfo> = value["data"]["cols"]
         .as_array()
         .map(|columns| columns.iter().map(ColumnInfo::from_metabase).collect())
@@ -192,61 +132,10 @@ async fn json_route(
     Ok(())
 }
 
-/// Returns a copy of a query that returns no rows but every column, for export metadata: the
-/// last MBQL stage gets `limit: 0`, and a native query becomes the source of such a stage.
-pub fn zero_row_query(query: &Value) -> Option<Value> {
-    let mut probe = query.clone();
-    if let Some(stages) = probe.get_mut("stages").and_then(Value::as_array_mut) {
-        let last_is_native =
-            stages.last().and_then(|stage| stage.get("lib/type")).and_then(Value::as_str) == Some("mbql.stage/native");
-        if last_is_native {
-            stages.push(json!({"lib/type": "mbql.stage/mbql", "limit": 0}));
-        } else if let Some(last) = stages.last_mut().and_then(Value::as_object_mut) {
-            last.insert("limit".into(), json!(0));
-        }
-        return Some(probe);
-    }
-    match query.get("type").and_then(Value::as_str) {
-        Some("query") => {
-            probe.get_mut("query")?.as_object_mut()?.insert("limit".into(), json!(0));
-            Some(probe)
-        }
-        Some("native") => {
-            let native = query.get("native")?.clone();
-            let mut source = native.as_object()?.clone();
-            if let Some(sql) = source.remove("query") {
-                source.insert("native".into(), sql);
-            }
-            let object = probe.as_object_mut()?;
-            object.insert("type".into(), json!("query"));
-            object.remove("native");
-            object.insert("query".into(), json!({"source-query": source, "limit": 0}));
-            Some(probe)
-        }
-        _ => None,
-    }
-}
-
-/// Reads Metabase's column metadata for an export, which carries only titles: a card's stored
-/// `result_metadata`, else the columns of the zero-row version of the query.
+/// Reads the typed columns of an export, whose header row carries only titles.
 async fn export_columns(client: &MetabaseClient, source: &QuerySource) -> Option<Vec<ColumnInfo>> {
-    let query = match source {
-        QuerySource::Card { id, .. } => {
-            let card = to_json(&client.cards().get(CardId(*id), false).await.ok()?);
-            if let Some(stored) =
-                card.get("result_metadata").and_then(Value::as_array).filter(|columns| !columns.is_empty())
-            {
-                return Some(stored.iter().map(ColumnInfo::from_metabase).collect());
-            }
-            card.get("dataset_query")?.clone()
-        }
-        QuerySource::Dataset { query } => query.clone(),
-    };
-    let probe = zero_row_query(&query)?;
-    let response = client.queries().run_dataset(probe).await.ok()?;
-    let value: Value = response.json().await.ok()?;
-    check_query_body(&value).ok()?;
-    Some(value["data"]["cols"].as_array()?.iter().map(ColumnInfo::from_metabase).collect())
+    let columns = client.queries().columns(source).await?;
+    Some(columns.iter().map(ColumnInfo::from_metabase).collect())
 }
 
 /// Rows parsed from the export, waiting to be sent after the current chunk is read.
@@ -314,24 +203,7 @@ async fn export_route(
 ) -> Outcome {
     let subject = source.subject();
     let metadata = export_columns(client, source).await;
-    let mut form =
-        vec![("format_rows".to_owned(), "false".to_owned()), ("pivot_results".to_owned(), "false".to_owned())];
-    let (route, request) = match source {
-        QuerySource::Card { id, parameters } => {
-            form.push(("parameters".into(), parameters.to_string()));
-            (
-                "/api/card/{id}/query/{format}",
-                client.queries().export_card(CardId(*id), ExportFormat::Csv, RequestBody::Form(form)).await,
-            )
-        }
-        QuerySource::Dataset { query } => {
-            form.push(("query".into(), query.to_string()));
-            form.push(("visualization_settings".into(), "{}".into()));
-            ("/api/dataset/{format}", client.queries().export_dataset(ExportFormat::Csv, RequestBody::Form(form)).await)
-        }
-    };
-    let mut response = request.map_err(failure(&subject))?;
-    let client_span = response.extensions().get::<crate::metabase::ClientSpan>().cloned();
+    let mut response = client.queries().export(source, ExportFormat::Csv, false).await.map_err(failure(&subject))?;
     let mut reader = CsvReader::new();
     let mut rows = ExportRows {
         columns: None,
@@ -343,7 +215,7 @@ async fn export_route(
         limit: limit.rows,
     };
     let mut limit_hit = false;
-    while let Some(chunk) = next_chunk(&mut response, sender, route, &subject).await? {
+    while let Some(chunk) = next_chunk(&mut response, sender, &subject).await? {
         limit_hit = !reader.feed(&chunk, &mut |event| rows.on_event(event));
         rows.flush(sender).await?;
         // Rows sent so far, so a call cut short (cancelled, past its deadline, shut down) still
@@ -357,10 +229,7 @@ async fn export_route(
         reader.finish(&mut |event| rows.on_event(event));
     }
     if let Some(text) = reader.error_text() {
-        if let Some(span) = &client_span {
-            crate::metabase::mark_error(&span.0, "query_failed");
-        }
-        return Err(failure(&subject)(super::exports::export_failure(text)));
+        return Err(failure(&subject)(response.failed(export_failure(text))));
     }
     drop(response);
     if rows.columns.is_none() {
@@ -377,28 +246,4 @@ async fn export_route(
     note_limit(call, &summary);
     send(sender, QueryResultChunk::summary(summary)).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zero_row_queries_keep_every_column_and_return_no_rows() {
-        let legacy = json!({"database": 1, "type": "query", "query": {"source-table": 2}});
-        assert_eq!(zero_row_query(&legacy).unwrap()["query"]["limit"], 0);
-        let native = json!({"database": 1, "type": "native", "native": {"query": "SELECT 1", "template-tags": {}}});
-        let probe = zero_row_query(&native).unwrap();
-        assert_eq!(probe["query"]["source-query"]["native"], "SELECT 1");
-        assert_eq!(probe["query"]["limit"], 0);
-        let modern = json!({"lib/type": "mbql/query", "database": 1, "stages": [{"lib/type": "mbql.stage/native", "native": "SELECT 1"}]});
-        let probe = zero_row_query(&modern).unwrap();
-        assert_eq!(probe["stages"][1], json!({"lib/type": "mbql.stage/mbql", "limit": 0}));
-    }
-
-    #[test]
-    fn a_failure_appended_to_a_partial_body_is_found() {
-        let body = br#"{"data":{"rows":[[1],[2]{"status":"failed","error":"boom","error_type":"db"}"#;
-        assert_eq!(appended_failure(body).unwrap()["error"], "boom");
-    }
 }

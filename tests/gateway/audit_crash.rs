@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use metabase_emulator::EmulatorHandle;
 use metabase_grpc::audit::{AuditEvent, AuditFilter, AuditStore, Decision};
-use metabase_grpc::emulator::EmulatorHandle;
 use metabase_grpc::middleware::OUTCOME_UNKNOWN;
 use metabase_grpc::pb::v1::card_service_client::CardServiceClient;
 use metabase_grpc::pb::v1::collection_service_client::CollectionServiceClient;
@@ -43,7 +43,7 @@ struct Process {
 
 async fn spawn_gateway() -> Process {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emulator = metabase_grpc::emulator::start(Default::default(), listener).await.unwrap();
+    let emulator = metabase_emulator::start(Default::default(), listener).await.unwrap();
     let directory = tempfile::tempdir().unwrap();
     let policy = directory.path().join("policy.yaml");
     std::fs::write(&policy, POLICY).unwrap();

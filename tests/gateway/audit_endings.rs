@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use metabase_emulator::faults::Fault;
 use metabase_grpc::audit::{AuditEvent, AuditFilter, AuditStore};
-use metabase_grpc::emulator::faults::Fault;
 use metabase_grpc::pb::v1::collection_service_client::CollectionServiceClient;
 use metabase_grpc::pb::v1::dataset_service_client::DatasetServiceClient;
 use metabase_grpc::pb::v1::*;

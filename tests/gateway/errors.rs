@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use metabase_grpc::emulator::faults::Fault;
+use metabase_emulator::faults::Fault;
 use metabase_grpc::metabase::Credential;
 use metabase_grpc::pb::v1::card_service_client::CardServiceClient;
 use metabase_grpc::pb::v1::permissions_service_client::PermissionsServiceClient;

@@ -153,7 +153,7 @@ async fn mtls_identifies_by_spiffe_id_and_a_client_without_a_certificate_is_unau
         client_ca: Some(write("ca.pem", &pki.ca_pem)),
     };
     let emulator_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emulator = metabase_grpc::emulator::start(Default::default(), emulator_listener).await.unwrap();
+    let emulator = metabase_emulator::start(Default::default(), emulator_listener).await.unwrap();
     let mut config = gateway_config(emulator.url(), Credential::api_key(ADMIN_KEY));
     config.allow_all = false;
     config.policy_file = Some(write("policy.yaml", EVERYONE));

@@ -11,6 +11,7 @@ mod cards;
 mod collections;
 mod dashboards;
 mod databases;
+mod emulator_memory;
 mod errors;
 mod exports;
 mod identity;

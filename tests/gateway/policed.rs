@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use metabase_grpc::emulator::{self, EmulatorConfig, EmulatorHandle};
+use metabase_emulator::{EmulatorConfig, EmulatorHandle};
 use metabase_grpc::identity::IdentitySource;
 use metabase_grpc::metabase::{Credential, Secret};
 use metabase_grpc::server::GatewayHandle;
@@ -63,7 +63,7 @@ async fn start(
     std::fs::write(&policy_path, policy).expect("write policy");
     let audit_path = directory.path().join("audit.db");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let emulator = emulator::start(EmulatorConfig::default(), listener).await.expect("emulator");
+    let emulator = metabase_emulator::start(EmulatorConfig::default(), listener).await.expect("emulator");
     let mut config = gateway_config(emulator.url(), Credential::api_key(ADMIN_KEY));
     config.allow_all = false;
     config.policy_file = Some(policy_path.clone());

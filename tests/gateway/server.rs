@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use metabase_grpc::emulator::faults::Fault;
+use metabase_emulator::faults::Fault;
 use metabase_grpc::pb::v1::{CreateCardRequest, GetCardRequest, GetServerInfoRequest};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use metabase_grpc::emulator::faults::Fault;
+use metabase_emulator::faults::Fault;
 use metabase_grpc::pb::v1::dataset_service_client::DatasetServiceClient;
 use metabase_grpc::pb::v1::run_query_request::Query;
 use metabase_grpc::pb::v1::value::Kind;

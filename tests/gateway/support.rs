@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use metabase_emulator::{EmulatorConfig, EmulatorHandle};
 use metabase_grpc::config::GatewayConfig;
-use metabase_grpc::emulator::{self, EmulatorConfig, EmulatorHandle};
 use metabase_grpc::metabase::{ClientConfig, Credential};
 use metabase_grpc::pb::v1::{
     alert_service_client::AlertServiceClient, card_service_client::CardServiceClient,
@@ -55,7 +55,7 @@ pub async fn start() -> Stack {
 /// Starts an emulator with a configuration and a gateway with a credential chosen for it.
 pub async fn start_with(config: EmulatorConfig, credential: impl FnOnce(&EmulatorHandle) -> Credential) -> Stack {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let emulator = emulator::start(config, listener).await.expect("emulator starts");
+    let emulator = metabase_emulator::start(config, listener).await.expect("emulator starts");
     let credential = credential(&emulator);
     let (gateway, channel) = gateway(gateway_config(emulator.url(), credential)).await;
     Stack { emulator, gateway, channel }

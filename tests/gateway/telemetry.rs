@@ -259,7 +259,7 @@ async fn spans_are_shipped_over_otlp_to_a_real_receiver() {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
     let emulator_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emulator = metabase_grpc::emulator::start(Default::default(), emulator_listener).await.unwrap();
+    let emulator = metabase_emulator::start(Default::default(), emulator_listener).await.unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_metabase-grpc"))
         .args([

@@ -9,72 +9,42 @@
 mod cut;
 
 use bytes::{Bytes, BytesMut};
-use serde_json::{Value, json};
 use tokio::sync::mpsc::Sender;
 use tonic::Status;
 
 use self::cut::{BodyScanner, Scan};
 use super::plan::{RowLimit, limited_query};
 use crate::error::GatewayError;
-use crate::metabase::{CardId, ExportFormat, MetabaseError, RequestBody, check_query_body};
+use crate::metabase::{ExportFormat, MetabaseError, QuerySource, export_failure};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::{ExportChunk, LimitCause, ResultSource};
 
 /// The largest error object read from the end of an export body.
 const MAX_ERROR_TEXT: usize = 256 * 1024;
 
-/// What an export stream exports.
-#[derive(Debug, Clone)]
-pub enum ExportSource {
-    /// A saved question.
-    Card {
-        /// The card.
-        id: i64,
-        /// Its parameters.
-        parameters: Value,
-    },
-    /// An ad-hoc query.
-    Dataset {
-        /// The query.
-        query: Value,
-    },
-}
-
-impl ExportSource {
-    /// Returns the source held to `limit` for `format`. Csv and json are cut as they stream, so
-    /// they go unchanged. A workbook cannot be cut: an ad-hoc MBQL query gets the limit as its own
-    /// (the smaller of its limit and the call's), and native SQL or a saved question is refused
-    /// before Metabase is asked.
-    pub fn held_to(self, format: ExportFormat, limit: RowLimit) -> Result<Self, GatewayError> {
-        let (ExportFormat::Xlsx, Some(rows)) = (format, limit.rows) else {
-            return Ok(self);
-        };
-        let refused =
-            || GatewayError::ExportNotLimitable { format: format.as_str(), rows, cause: limit.cause.as_str_name() };
-        match self {
-            ExportSource::Dataset { query } => {
-                limited_query(&query, rows).map(|query| ExportSource::Dataset { query }).ok_or_else(refused)
-            }
-            ExportSource::Card { .. } => Err(refused()),
+/// Returns the source held to `limit` for `format`. Csv and json are cut as they stream, so they
+/// go unchanged. A workbook cannot be cut: an ad-hoc MBQL query gets the limit as its own (the
+/// smaller of its limit and the call's), and native SQL or a saved question is refused before
+/// Metabase is asked.
+pub(super) fn held_to(source: QuerySource, format: ExportFormat, limit: RowLimit) -> Result<QuerySource, GatewayError> {
+    let (ExportFormat::Xlsx, Some(rows)) = (format, limit.rows) else {
+        return Ok(source);
+    };
+    let refused =
+        || GatewayError::ExportNotLimitable { format: format.as_str(), rows, cause: limit.cause.as_str_name() };
+    match source {
+        QuerySource::Dataset { query } => {
+            limited_query(&query, rows).map(|query| QuerySource::Dataset { query }).ok_or_else(refused)
         }
+        QuerySource::Card { .. } => Err(refused()),
     }
-}
-
-fn filename(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(reqwest::header::CONTENT_DISPOSITION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split("filename=").nth(1))
-        .map(|name| name.trim_matches(|character| character == '"' || character == ';').to_owned())
-        .unwrap_or_default()
 }
 
 /// Streams an export into `sender`, cut at `limit` (csv and json). The rows sent and the limit
 /// that cut them are noted on the call however the stream ends.
 pub async fn produce(
     call: CallContext,
-    source: ExportSource,
+    source: QuerySource,
     format: ExportFormat,
     format_rows: bool,
     limit: RowLimit,
@@ -115,49 +85,22 @@ fn with_tail(body: Bytes, tail: &[u8]) -> Bytes {
 
 async fn stream(
     call: &CallContext,
-    source: &ExportSource,
+    source: &QuerySource,
     format: ExportFormat,
     format_rows: bool,
     scanner: &mut BodyScanner,
     sender: &Sender<Result<ExportChunk, Status>>,
 ) -> Result<(), Option<Status>> {
-    let client = &call.client;
-    let mut form =
-        vec![("format_rows".to_owned(), format_rows.to_string()), ("pivot_results".to_owned(), "false".to_owned())];
-    let (subject, route, request) = match source {
-        ExportSource::Card { id, parameters } => {
-            form.push(("parameters".into(), parameters.to_string()));
-            (
-                format!("card {id}"),
-                "/api/card/{id}/query/{format}",
-                client.queries().export_card(CardId(*id), format, RequestBody::Form(form)).await,
-            )
-        }
-        ExportSource::Dataset { query } => {
-            form.push(("query".into(), query.to_string()));
-            form.push(("visualization_settings".into(), "{}".into()));
-            (
-                "export query".to_owned(),
-                "/api/dataset/{format}",
-                client.queries().export_dataset(format, RequestBody::Form(form)).await,
-            )
-        }
-    };
+    let subject = source.subject();
     let failed = |error: MetabaseError| {
         Some(Status::from(GatewayError::Metabase { subject: subject.clone(), source: Box::new(error) }))
     };
-    let mut response = request.map_err(failed)?;
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let mut first = Some((content_type, filename(&response)));
+    let mut response = call.client.queries().export(source, format, format_rows).await.map_err(failed)?;
+    let mut first = Some((response.content_type().to_owned(), response.filename()));
     let mut error_text: Option<Vec<u8>> = None;
     loop {
         let chunk = tokio::select! {
-            chunk = response.chunk() => chunk.map_err(|error| failed(MetabaseError::from_transport(route, error)))?,
+            chunk = response.next_chunk() => chunk.map_err(failed)?,
             () = sender.closed() => return Err(None),
         };
         let Some(chunk) = chunk else { break };
@@ -195,44 +138,37 @@ async fn stream(
         }
     }
     if let Some(text) = error_text {
-        return Err(failed(export_failure(&text)));
+        return Err(failed(response.failed(export_failure(&text))));
     }
     scanner.finish();
     Ok(())
 }
 
-/// Returns the error an export reported after its rows began: the error object Metabase wrote
-/// into the body, or a plain query failure when that text is not JSON.
-pub(super) fn export_failure(text: &[u8]) -> MetabaseError {
-    let error = serde_json::from_slice::<Value>(text)
-        .unwrap_or_else(|_| json!({"status": "failed", "error": "the export failed part way"}));
-    check_query_body(&error)
-        .err()
-        .unwrap_or(MetabaseError::QueryFailed { error_type: None, message: "the export failed part way".into() })
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
     fn only_a_workbook_under_a_limit_is_changed_or_refused_before_metabase_is_asked() {
         let policy = RowLimit::new(0, Some(100));
-        let card = ExportSource::Card { id: 7, parameters: json!([]) };
-        assert!(card.clone().held_to(ExportFormat::Csv, policy).is_ok(), "csv is cut as it streams");
-        assert!(card.clone().held_to(ExportFormat::Xlsx, RowLimit::new(0, None)).is_ok(), "no limit");
-        let refused = card.held_to(ExportFormat::Xlsx, policy).unwrap_err();
+        let card: crate::metabase::Card = serde_json::from_value(json!({"id": 7})).unwrap();
+        let card = QuerySource::Card { card: Box::new(card), parameters: json!([]) };
+        assert!(held_to(card.clone(), ExportFormat::Csv, policy).is_ok(), "csv is cut as it streams");
+        assert!(held_to(card.clone(), ExportFormat::Xlsx, RowLimit::new(0, None)).is_ok(), "no limit");
+        let refused = held_to(card, ExportFormat::Xlsx, policy).unwrap_err();
         assert!(
             matches!(refused, GatewayError::ExportNotLimitable { rows: 100, cause: "LIMIT_CAUSE_POLICY_MAX_ROWS", .. }),
             "{refused:?}"
         );
-        let mbql = ExportSource::Dataset { query: json!({"type": "query", "query": {"source-table": 5}}) };
-        let ExportSource::Dataset { query } = mbql.held_to(ExportFormat::Xlsx, RowLimit::new(25, Some(100))).unwrap()
+        let mbql = QuerySource::Dataset { query: json!({"type": "query", "query": {"source-table": 5}}) };
+        let QuerySource::Dataset { query } = held_to(mbql, ExportFormat::Xlsx, RowLimit::new(25, Some(100))).unwrap()
         else {
             panic!("a dataset stays a dataset");
         };
         assert_eq!(query["query"]["limit"], 25, "the caller's smaller limit");
-        let native = ExportSource::Dataset { query: json!({"type": "native", "native": {"query": "SELECT 1"}}) };
-        assert!(native.held_to(ExportFormat::Xlsx, policy).is_err());
+        let native = QuerySource::Dataset { query: json!({"type": "native", "native": {"query": "SELECT 1"}}) };
+        assert!(held_to(native, ExportFormat::Xlsx, policy).is_err());
     }
 }

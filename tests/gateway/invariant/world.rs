@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use metabase_grpc::emulator::catalog::Catalog;
+use metabase_emulator::catalog::Catalog;
 
 /// The capabilities of a policy rule, in the order the random rules list them.
 pub const CAPABILITIES: [&str; 10] =
@@ -147,7 +147,7 @@ fn card(id: i64, name: &str, collection: Option<i64>, sql: Option<&str>) -> Card
 }
 
 impl World {
-    /// Returns what the emulator seeds (src/emulator/state/seed.rs).
+    /// Returns what the emulator seeds (crates/metabase-emulator/src/state/seed.rs).
     pub fn seeded() -> World {
         let mut analytics = collection(1, "Analytics", "/");
         analytics.description = Some("Company-wide reporting".into());

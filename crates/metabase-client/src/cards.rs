@@ -1,0 +1,245 @@
+//! Owns the card routes (`/api/card`, CONTRACT.md §4): list, get, create and update.
+
+use serde_json::{Map, Value};
+
+use super::error::MetabaseError;
+use super::ids::CardId;
+use super::models::Card;
+use super::transport::{RequestBody, Transport, param};
+
+/// Says which cards `GET /api/card` returns (its `f` parameter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CardFilter {
+    /// Cards that are not archived.
+    #[default]
+    All,
+    /// Cards the caller created.
+    Mine,
+    /// The caller's bookmarks.
+    Bookmarked,
+    /// Cards on database `model_id`.
+    Database,
+    /// Cards on table `model_id`.
+    Table,
+    /// Archived cards only.
+    Archived,
+    /// Cards built on model (card) `model_id`.
+    UsingModel,
+    /// Cards using segment `model_id`.
+    UsingSegment,
+}
+
+impl CardFilter {
+    /// Returns the `f` value Metabase expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Mine => "mine",
+            Self::Bookmarked => "bookmarked",
+            Self::Database => "database",
+            Self::Table => "table",
+            Self::Archived => "archived",
+            Self::UsingModel => "using_model",
+            Self::UsingSegment => "using_segment",
+        }
+    }
+}
+
+/// The card routes, from [`super::MetabaseClient::cards`].
+#[derive(Clone, Copy, Debug)]
+pub struct Cards<'a> {
+    transport: &'a Transport,
+}
+
+impl<'a> Cards<'a> {
+    pub(super) fn new(transport: &'a Transport) -> Self {
+        Self { transport }
+    }
+
+    /// Lists the cards matching `filter` (`GET /api/card?f=`); `model_id` is required by Metabase
+    /// for the database, table, using-model and using-segment filters.
+    pub async fn list(&self, filter: CardFilter, model_id: Option<i64>) -> Result<Vec<Card>, MetabaseError> {
+        let mut query = vec![param("f", filter.as_str())];
+        if let Some(model_id) = model_id {
+            query.push(param("model_id", model_id));
+        }
+        self.transport.get_json("/api/card", "/api/card", &query).await
+    }
+
+    /// Returns one card (`GET /api/card/:id`); `legacy_mbql` asks 0.57+ for MBQL 4 queries.
+    pub async fn get(&self, id: CardId, legacy_mbql: bool) -> Result<Card, MetabaseError> {
+        let query = if legacy_mbql { vec![param("legacy-mbql", true)] } else { Vec::new() };
+        self.transport.get_json("/api/card/{id}", &format!("/api/card/{id}"), &query).await
+    }
+
+    /// Creates a card from `body` exactly as given (`POST /api/card`; Metabase requires `name`,
+    /// `display`, `dataset_query` and `visualization_settings`).
+    pub async fn create(&self, body: Map<String, Value>) -> Result<Card, MetabaseError> {
+        let body = RequestBody::Json(Value::Object(body));
+        self.transport.post_json("/api/card", "/api/card", &[], body).await
+    }
+
+    /// Updates a card with the partial `body` exactly as given (`PUT /api/card/:id`); archiving and
+    /// moving go here too.
+    pub async fn update(&self, id: CardId, body: Map<String, Value>) -> Result<Card, MetabaseError> {
+        let body = RequestBody::Json(Value::Object(body));
+        self.transport.put_json("/api/card/{id}", &format!("/api/card/{id}"), &[], body).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, json};
+    use wiremock::matchers::{body_json, method, path, query_param, query_param_is_missing};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::CardFilter;
+    use crate::test_support::api_key_client;
+    use crate::{CardId, MetabaseError};
+
+    #[test]
+    fn card_filters_map_to_metabase_f_values() {
+        let values: Vec<&str> = [
+            CardFilter::All,
+            CardFilter::Mine,
+            CardFilter::Bookmarked,
+            CardFilter::Database,
+            CardFilter::Table,
+            CardFilter::Archived,
+            CardFilter::UsingModel,
+            CardFilter::UsingSegment,
+        ]
+        .into_iter()
+        .map(CardFilter::as_str)
+        .collect();
+
+        assert_eq!(
+            values,
+            ["all", "mine", "bookmarked", "database", "table", "archived", "using_model", "using_segment"]
+        );
+    }
+
+    #[tokio::test]
+    async fn list_sends_f_and_model_id() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/card"))
+            .and(query_param("f", "using_model"))
+            .and(query_param("model_id", "12"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 1}, {"id": 2}])))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let cards = api_key_client(&server).cards().list(CardFilter::UsingModel, Some(12)).await.unwrap();
+
+        assert_eq!(cards.iter().map(|card| card.id).collect::<Vec<_>>(), [CardId(1), CardId(2)]);
+    }
+
+    #[tokio::test]
+    async fn legacy_mbql_is_sent_only_when_asked() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/card/7"))
+            .and(query_param("legacy-mbql", "true"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7, "name": "legacy"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/card/7"))
+            .and(query_param_is_missing("legacy-mbql"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7, "name": "mbql5"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let client = api_key_client(&server);
+
+        let legacy = client.cards().get(CardId(7), true).await.unwrap();
+        let current = client.cards().get(CardId(7), false).await.unwrap();
+
+        assert_eq!(legacy.name.as_deref(), Some("legacy"));
+        assert_eq!(current.name.as_deref(), Some("mbql5"));
+    }
+
+    #[tokio::test]
+    async fn update_sends_exactly_the_given_partial_body() {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path("/api/card/7"))
+            .and(body_json(json!({"archived": true})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7, "archived": true})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut body = Map::new();
+        body.insert("archived".to_owned(), json!(true));
+
+        let card = api_key_client(&server).cards().update(CardId(7), body).await.unwrap();
+
+        assert!(card.archived);
+    }
+
+    #[tokio::test]
+    async fn missing_card_is_upstream_404_with_metabase_text() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/card/404"))
+            .respond_with(ResponseTemplate::new(404).set_body_raw("Not found.", "text/plain"))
+            .mount(&server)
+            .await;
+
+        let error = api_key_client(&server).cards().get(CardId(404), false).await.unwrap_err();
+
+        match error {
+            MetabaseError::Upstream { status, route, message, .. } => {
+                assert_eq!((status, route.as_str(), message.as_str()), (404, "/api/card/{id}", "Not found."));
+            }
+            other => panic!("expected Upstream, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_validation_400_gives_field_errors() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/card"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+                "errors": {"name": "value must be a non-blank string."},
+                "specific-errors": {"name": ["missing required key, received: nil"]}
+            })))
+            .mount(&server)
+            .await;
+
+        let error = api_key_client(&server).cards().create(Map::new()).await.unwrap_err();
+
+        match error {
+            MetabaseError::Upstream { status, message, field_errors, .. } => {
+                assert_eq!(status, 400);
+                assert_eq!(message, "invalid request: name: value must be a non-blank string.");
+                assert_eq!(field_errors, [("name".to_owned(), "value must be a non-blank string.".to_owned())]);
+            }
+            other => panic!("expected Upstream, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn archived_card_json_404_gives_message_and_error_code() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/card/3"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+                "message": "Card 3 is archived", "error_code": "archived", "via": [], "trace": []
+            })))
+            .mount(&server)
+            .await;
+
+        let error = api_key_client(&server).cards().get(CardId(3), false).await.unwrap_err();
+
+        assert!(
+            matches!(&error, MetabaseError::Upstream { status: 404, message, error_code: Some(code), .. }
+                if message == "Card 3 is archived" && code == "archived"),
+            "{error:?}"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! Owns the card model: saved questions, models and metrics (CONTRACT.md §4.8).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::common::{LastEditInfo, null_as_default};
+use crate::ids::{CardId, CollectionId, DashboardId, DatabaseId, TableId, UserId};
+
+/// A card as `GET /api/card/:id` and `GET /api/card` return it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    /// The card's id.
+    pub id: CardId,
+    /// The 21-character NanoID that is stable across instances.
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    /// The card's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The card's description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `question`, `model` or `metric`.
+    #[serde(default, rename = "type")]
+    pub card_type: Option<String>,
+    /// The visualization, e.g. `table`, `bar`, `scalar`.
+    #[serde(default)]
+    pub display: Option<String>,
+    /// `native` or `query`.
+    #[serde(default)]
+    pub query_type: Option<String>,
+    /// The query: MBQL 5 from 0.57 (unless `legacy-mbql=true`), legacy MBQL 4 before.
+    #[serde(default)]
+    pub dataset_query: Option<Value>,
+    /// The columns of the card's result, as Metabase stored them when the query last ran.
+    #[serde(default)]
+    pub result_metadata: Option<Vec<Value>>,
+    /// The visualization settings.
+    #[serde(default)]
+    pub visualization_settings: Option<Value>,
+    /// The parameters the card accepts.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub parameters: Vec<Value>,
+    /// The database the query runs against.
+    #[serde(default)]
+    pub database_id: Option<DatabaseId>,
+    /// The source table, for MBQL queries on a table.
+    #[serde(default)]
+    pub table_id: Option<TableId>,
+    /// The collection holding the card; `None` is the root (the Trash's id when archived directly).
+    #[serde(default)]
+    pub collection_id: Option<CollectionId>,
+    /// The pinned position in the collection.
+    #[serde(default)]
+    pub collection_position: Option<i64>,
+    /// The dashboard a dashboard question belongs to.
+    #[serde(default)]
+    pub dashboard_id: Option<DashboardId>,
+    /// Whether the card is in the Trash.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub archived: bool,
+    /// The user who created the card.
+    #[serde(default)]
+    pub creator_id: Option<UserId>,
+    /// Whether the caller may edit the card.
+    #[serde(default)]
+    pub can_write: Option<bool>,
+    /// The cache lifetime in seconds.
+    #[serde(default)]
+    pub cache_ttl: Option<i64>,
+    /// How often the card was viewed.
+    #[serde(default)]
+    pub view_count: Option<i64>,
+    /// Creation time, ISO-8601.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Last update time, ISO-8601.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// Who last edited the card and when.
+    #[serde(default, rename = "last-edit-info")]
+    pub last_edit_info: Option<LastEditInfo>,
+    /// Every other key, verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Card;
+    use crate::ids::{CardId, CollectionId, DatabaseId};
+
+    #[test]
+    fn unknown_card_keys_land_in_extra_without_duplicating_typed_keys() {
+        let card: Card = serde_json::from_value(json!({
+            "id": 42,
+            "name": "Orders by month",
+            "type": "question",
+            "display": "line",
+            "database_id": 1,
+            "collection_id": 7,
+            "archived": null,
+            "parameters": null,
+            "dataset_query": {"database": 1, "type": "native", "native": {"query": "select 1"}},
+            "last-edit-info": {"id": 3, "email": "ada@example.com", "timestamp": "2025-03-28T21:15:18Z"},
+            "some_new_key": {"nested": [1, 2]},
+            "can_run_adhoc_query": true
+        }))
+        .unwrap();
+
+        assert_eq!(card.id, CardId(42));
+        assert_eq!(card.card_type.as_deref(), Some("question"));
+        assert_eq!(card.database_id, Some(DatabaseId(1)));
+        assert_eq!(card.collection_id, Some(CollectionId(7)));
+        assert!(!card.archived);
+        assert!(card.parameters.is_empty());
+        assert_eq!(card.last_edit_info.as_ref().and_then(|info| info.email.as_deref()), Some("ada@example.com"));
+        assert_eq!(card.extra.get("some_new_key"), Some(&json!({"nested": [1, 2]})));
+        assert_eq!(card.extra.get("can_run_adhoc_query"), Some(&json!(true)));
+        for typed in ["id", "name", "type", "display", "dataset_query", "last-edit-info", "archived"] {
+            assert!(!card.extra.contains_key(typed), "{typed} duplicated in extra");
+        }
+    }
+
+    #[test]
+    fn card_round_trips_its_extra_keys() {
+        let card: Card = serde_json::from_value(json!({"id": 1, "future_field": "kept"})).unwrap();
+
+        let written = serde_json::to_value(&card).unwrap();
+
+        assert_eq!(written["future_field"], json!("kept"));
+        assert_eq!(written["id"], json!(1));
+    }
+}

@@ -1,0 +1,388 @@
+//! Owns the HTTP transport: the base URL, the reqwest client and its timeout, authentication
+//! (API key or cached session, with one re-login on 401) and the decoding of error answers. This
+//! is the only code in the crate that calls reqwest's `send()`.
+//!
+//! Every request names a route template (`/api/card/{id}`), never the concrete path, for logs,
+//! spans and errors. Headers and bodies are never logged.
+
+mod request;
+mod trace;
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+pub(crate) use self::request::{Call, param, sensitive_header};
+use self::request::{Deadline, parse_base_url};
+pub use self::request::{Query, RequestBody};
+pub use self::trace::{ClientSpan, mark_error};
+use super::credential::Credential;
+use super::error::{ConfigError, MetabaseError, upstream_error};
+use super::session::SessionCache;
+
+const API_KEY_HEADER: &str = "x-api-key";
+const SESSION_HEADER: &str = "x-metabase-session";
+
+/// How the transport authenticates.
+enum Authenticator {
+    /// The API key as a header value already marked sensitive.
+    ApiKey(HeaderValue),
+    Session(SessionCache),
+}
+
+/// Sends requests to one Metabase instance with one credential.
+pub struct Transport {
+    http: reqwest::Client,
+    base_url: Url,
+    timeout: Duration,
+    credential_description: String,
+    authenticator: Authenticator,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Transport")
+            .field("base_url", &self.base_url.as_str())
+            .field("timeout", &self.timeout)
+            .field("credential", &self.credential_description)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Returns the response, unless it is a 401: the credential was rejected and there is no retry left.
+fn final_answer(route: &str, response: Response) -> Result<Response, MetabaseError> {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        return Err(MetabaseError::CredentialRejected { route: route.to_owned() });
+    }
+    Ok(response)
+}
+
+impl Transport {
+    /// Builds a transport, checking the base URL and the credential up front.
+    pub(super) fn new(
+        base_url: &str,
+        credential: Credential,
+        timeout: Duration,
+        user_agent: &str,
+    ) -> Result<Self, ConfigError> {
+        let base_url = parse_base_url(base_url)?;
+        let credential_description = credential.describe();
+        let authenticator = match credential {
+            Credential::ApiKey(key) => {
+                if key.is_blank() {
+                    return Err(ConfigError::InvalidCredential { reason: "the api key is empty".to_owned() });
+                }
+                Authenticator::ApiKey(sensitive_header(key.expose()).ok_or_else(|| ConfigError::InvalidCredential {
+                    reason: "the api key holds characters an http header cannot carry".to_owned(),
+                })?)
+            }
+            Credential::Session { username, password } => {
+                if username.trim().is_empty() || password.is_blank() {
+                    return Err(ConfigError::InvalidCredential {
+                        reason: "the session username and password must not be empty".to_owned(),
+                    });
+                }
+                Authenticator::Session(SessionCache::new(username, password))
+            }
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .user_agent(user_agent)
+            .build()
+            .map_err(|source| ConfigError::HttpClient { source })?;
+        Ok(Self { http, base_url, timeout, credential_description, authenticator })
+    }
+
+    /// Returns the Metabase base URL requests are sent to.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// Returns a safe description of the credential in use (`api key`, `session for user x@y`).
+    pub fn credential_description(&self) -> &str {
+        &self.credential_description
+    }
+
+    /// Sends an authenticated `GET` and decodes the JSON answer.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        route: &'static str,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<T, MetabaseError> {
+        self.json_call(Call::whole(Method::GET, route, path, query, &RequestBody::None)).await
+    }
+
+    /// Sends an authenticated `POST` and decodes the JSON answer.
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        route: &'static str,
+        path: &str,
+        query: &[(String, String)],
+        body: RequestBody,
+    ) -> Result<T, MetabaseError> {
+        self.json_call(Call::whole(Method::POST, route, path, query, &body)).await
+    }
+
+    /// Sends an authenticated `PUT` and decodes the JSON answer.
+    pub async fn put_json<T: DeserializeOwned>(
+        &self,
+        route: &'static str,
+        path: &str,
+        query: &[(String, String)],
+        body: RequestBody,
+    ) -> Result<T, MetabaseError> {
+        self.json_call(Call::whole(Method::PUT, route, path, query, &body)).await
+    }
+
+    /// Sends an authenticated `DELETE` that answers 204 (or 200), ignoring any body.
+    pub async fn delete(&self, route: &'static str, path: &str) -> Result<(), MetabaseError> {
+        let call = Call::whole(Method::DELETE, route, path, &[], &RequestBody::None);
+        let response = self.send_authorized(&call).await?;
+        self.read_body(route, response).await.map(drop)
+    }
+
+    /// Sends an authenticated `DELETE` whose answer is a JSON body (user deactivation).
+    pub async fn delete_json<T: DeserializeOwned>(&self, route: &'static str, path: &str) -> Result<T, MetabaseError> {
+        self.json_call(Call::whole(Method::DELETE, route, path, &[], &RequestBody::None)).await
+    }
+
+    /// Sends an authenticated request and returns the response without reading its body when the
+    /// status is 2xx, for streamed results and exports. The timeout bounds the wait for the
+    /// response headers only; the body's lifetime is bounded by whoever reads it. A non-2xx answer
+    /// is read and decoded into an error.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        route: &'static str,
+        path: &str,
+        query: &[(String, String)],
+        body: RequestBody,
+    ) -> Result<Response, MetabaseError> {
+        let call = Call { method, route, path, query, body: &body, deadline: Deadline::HeadersOnly };
+        let response = self.send_authorized(&call).await?;
+        if !response.status().is_success() {
+            return Err(self.read_error(route, response).await);
+        }
+        Ok(response)
+    }
+
+    /// Sends a `GET` without any credential (for `/api/health`) and returns the status and body
+    /// whatever the status is.
+    pub async fn get_without_credential(
+        &self,
+        route: &'static str,
+        path: &str,
+    ) -> Result<(StatusCode, Bytes), MetabaseError> {
+        let call = Call::whole(Method::GET, route, path, &[], &RequestBody::None);
+        let response = self.send_once(&call, None).await?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|error| MetabaseError::from_transport(route, error))?;
+        Ok((status, body))
+    }
+
+    async fn json_call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, MetabaseError> {
+        let response = self.send_authorized(&call).await?;
+        self.read_json(call.route, response).await
+    }
+
+    /// Sends with the configured credential. A 401 with an API key is final; with a session the
+    /// session is renewed once and the request retried once.
+    async fn send_authorized(&self, call: &Call<'_>) -> Result<Response, MetabaseError> {
+        let session = match &self.authenticator {
+            Authenticator::ApiKey(key) => {
+                return final_answer(call.route, self.send_once(call, Some((API_KEY_HEADER, key))).await?);
+            }
+            Authenticator::Session(session) => session,
+        };
+        let token = session.token(self, None).await?;
+        let response = self.send_once(call, Some((SESSION_HEADER, &token))).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        tracing::debug!(route = call.route, "metabase rejected the cached session, logging in again");
+        let renewed = session.token(self, Some(&token)).await?;
+        final_answer(call.route, self.send_once(call, Some((SESSION_HEADER, &renewed))).await?)
+    }
+
+    /// Sends one HTTP request and logs its method, route, status and duration.
+    pub(super) async fn send_once(
+        &self,
+        call: &Call<'_>,
+        auth: Option<(&'static str, &HeaderValue)>,
+    ) -> Result<Response, MetabaseError> {
+        let started = Instant::now();
+        let span = trace::client_span(call, &self.base_url);
+        let request = self.build_request(call, auth).headers(trace::trace_headers(&span));
+        let sending = async move {
+            match call.deadline {
+                Deadline::WholeResponse => {
+                    request.send().await.map_err(|error| MetabaseError::from_transport(call.route, error))
+                }
+                Deadline::HeadersOnly => match tokio::time::timeout(self.timeout, request.send()).await {
+                    Ok(sent) => sent.map_err(|error| MetabaseError::from_transport(call.route, error)),
+                    Err(_elapsed) => Err(MetabaseError::Timeout { route: call.route.to_owned() }),
+                },
+            }
+        };
+        let mut outcome = sending.instrument(span.clone()).await;
+        let elapsed = started.elapsed();
+        trace::finish(
+            &span,
+            call.route,
+            outcome.as_ref().ok().map(|response| response.status().as_u16()),
+            elapsed.as_secs_f64(),
+        );
+        if let Ok(response) = outcome.as_mut() {
+            response.extensions_mut().insert(ClientSpan(span));
+        }
+        let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        match &outcome {
+            Ok(response) => tracing::debug!(
+                method = %call.method,
+                route = call.route,
+                status = response.status().as_u16(),
+                elapsed_ms,
+                "metabase request"
+            ),
+            Err(error) => tracing::debug!(
+                method = %call.method,
+                route = call.route,
+                elapsed_ms,
+                error = %error,
+                "metabase request failed"
+            ),
+        }
+        outcome
+    }
+
+    fn build_request(&self, call: &Call<'_>, auth: Option<(&'static str, &HeaderValue)>) -> RequestBuilder {
+        let mut request = self.http.request(call.method.clone(), self.url_for(call.path));
+        if !call.query.is_empty() {
+            request = request.query(call.query);
+        }
+        request = match call.body {
+            RequestBody::None => request,
+            RequestBody::Json(value) => request.json(value),
+            RequestBody::Form(pairs) => request.form(pairs),
+        };
+        if let Some((name, value)) = auth {
+            request = request.header(name, value.clone());
+        }
+        if matches!(call.deadline, Deadline::WholeResponse) {
+            request = request.timeout(self.timeout);
+        }
+        request
+    }
+
+    fn url_for(&self, path: &str) -> Url {
+        let mut url = self.base_url.clone();
+        let prefix = self.base_url.path().trim_end_matches('/');
+        url.set_path(&format!("{prefix}{path}"));
+        url
+    }
+
+    /// Reads a success body as JSON (an empty body reads as `null`), or decodes the error.
+    pub(super) async fn read_json<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        response: Response,
+    ) -> Result<T, MetabaseError> {
+        let body = self.read_body(route, response).await?;
+        let json: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { &body };
+        serde_json::from_slice(json).map_err(|source| MetabaseError::Decode { route: route.to_owned(), source })
+    }
+
+    async fn read_body(&self, route: &str, response: Response) -> Result<Bytes, MetabaseError> {
+        if !response.status().is_success() {
+            return Err(self.read_error(route, response).await);
+        }
+        response.bytes().await.map_err(|error| MetabaseError::from_transport(route, error))
+    }
+
+    /// Reads a non-success answer and decodes it; if the body cannot be read, the status alone
+    /// still makes the error.
+    async fn read_error(&self, route: &str, response: Response) -> MetabaseError {
+        let status = response.status().as_u16();
+        let content_type =
+            response.headers().get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let body = match tokio::time::timeout(self.timeout, response.bytes()).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(_)) | Err(_) => Bytes::new(),
+        };
+        upstream_error(status, route, content_type.as_deref(), &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::{Value, json};
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::RequestBody;
+    use crate::test_support::api_key_client;
+    use crate::{CardId, ClientConfig, Credential, MetabaseClient, MetabaseError};
+
+    #[tokio::test]
+    async fn connection_refused_is_unavailable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        let config = ClientConfig::new(format!("http://{address}"), Credential::api_key("mb_key_1234567"));
+
+        let error = MetabaseClient::new(config).unwrap().cards().get(CardId(1), false).await.unwrap_err();
+
+        assert!(matches!(&error, MetabaseError::Unavailable { route, .. } if route == "/api/card/{id}"), "{error:?}");
+        assert_eq!(error.status(), None);
+        assert!(!format!("{error:?}").contains("mb_key_1234567"));
+    }
+
+    #[tokio::test]
+    async fn slow_answer_is_timeout() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})).set_delay(Duration::from_secs(2)))
+            .mount(&server)
+            .await;
+        let config = ClientConfig::new(server.uri(), Credential::api_key("mb_key_1234567"))
+            .with_timeout(Duration::from_millis(200));
+
+        let error = MetabaseClient::new(config).unwrap().cards().get(CardId(1), false).await.unwrap_err();
+
+        assert!(matches!(&error, MetabaseError::Timeout { route } if route == "/api/card/{id}"), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn empty_success_body_reads_as_null() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).mount(&server).await;
+        let client = api_key_client(&server);
+
+        let answer: Value =
+            client.transport().post_json("/api/thing", "/api/thing", &[], RequestBody::None).await.unwrap();
+
+        assert_eq!(answer, Value::Null);
+    }
+
+    #[tokio::test]
+    async fn undecodable_success_body_is_a_decode_error() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "no id"})))
+            .mount(&server)
+            .await;
+
+        let error = api_key_client(&server).cards().get(CardId(1), false).await.unwrap_err();
+
+        assert!(matches!(error, MetabaseError::Decode { .. }), "{error:?}");
+    }
+}
