@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod convert;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
 pub mod identity;

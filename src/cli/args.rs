@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::config::GatewayConfig;
+#[cfg(feature = "emulator")]
 use crate::emulator::EmulatorConfig;
 use crate::identity::{IdentitySource, JwtVerifier};
 use crate::metabase::{ClientConfig, Secret};
@@ -17,8 +18,10 @@ pub enum Command {
     /// Runs the gateway in front of a Metabase.
     Serve(Box<ServeArgs>),
     /// Runs the gateway with the embedded Metabase emulator and sample data, on loopback.
+    #[cfg(feature = "emulator")]
     Demo(DemoArgs),
     /// Runs the Metabase emulator alone: a development and test double, not Metabase.
+    #[cfg(feature = "emulator")]
     Emulator(EmulatorArgs),
     /// Checks a policy file, or explains a decision.
     #[command(subcommand)]
@@ -176,6 +179,7 @@ fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
 }
 
 /// Flags of `metabase-grpc demo`.
+#[cfg(feature = "emulator")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Gateway flags.
@@ -187,6 +191,7 @@ pub struct DemoArgs {
 }
 
 /// Flags of `metabase-grpc emulator`.
+#[cfg(feature = "emulator")]
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// The address to listen on.
@@ -227,6 +232,7 @@ pub struct EmulatorArgs {
     pub analyst_api_key: String,
 }
 
+#[cfg(feature = "emulator")]
 impl EmulatorArgs {
     /// Returns the emulator configuration these flags describe, with Metabase's row-limit
     /// variables read from `environment`.

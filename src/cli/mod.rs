@@ -25,6 +25,7 @@ pub struct Cli {
 }
 
 /// The demo's policy, shipped in `examples/demo-policy.yaml`.
+#[cfg(feature = "emulator")]
 pub(crate) const DEMO_POLICY: &str = include_str!("../../examples/demo-policy.yaml");
 
 /// Exit status for invalid configuration (EX_USAGE).
@@ -52,7 +53,9 @@ pub fn main() -> ExitCode {
         let registry = telemetry.registry.clone();
         let code = match cli.command {
             Command::Serve(args) => run::serve(*args, &environment, registry).await,
+            #[cfg(feature = "emulator")]
             Command::Demo(args) => run::demo(args, &environment, registry).await,
+            #[cfg(feature = "emulator")]
             Command::Emulator(args) => run::emulator(args, &environment).await,
             Command::Policy(command) => run::policy(command),
         };

@@ -3,12 +3,19 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use super::{DEMO_POLICY, DemoArgs, EXIT_CONFIG, EmulatorArgs, PolicyCommand, ServeArgs};
+#[cfg(feature = "emulator")]
+use super::{DEMO_POLICY, DemoArgs, EmulatorArgs};
+use super::{EXIT_CONFIG, PolicyCommand, ServeArgs};
 use crate::config::{AuditLocation, CredentialSettings, GatewayConfig, TlsFiles};
+#[cfg(feature = "emulator")]
 use crate::emulator::{self, EmulatorConfig};
+#[cfg(feature = "emulator")]
 use crate::identity::IdentitySource;
-use crate::metabase::{ClientConfig, Credential};
+use crate::metabase::ClientConfig;
+#[cfg(feature = "emulator")]
+use crate::metabase::Credential;
 
+#[cfg(feature = "emulator")]
 pub(super) async fn emulator(args: EmulatorArgs, environment: &std::collections::HashMap<String, String>) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
@@ -184,6 +191,7 @@ pub(super) fn policy(command: PolicyCommand) -> ExitCode {
     }
 }
 
+#[cfg(feature = "emulator")]
 pub(super) async fn demo(
     args: DemoArgs,
     environment: &std::collections::HashMap<String, String>,

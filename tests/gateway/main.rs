@@ -11,6 +11,7 @@ mod cards;
 mod collections;
 mod dashboards;
 mod databases;
+mod envoy;
 mod errors;
 mod exports;
 mod identity;
