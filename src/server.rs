@@ -1,5 +1,5 @@
 //! Builds and runs the gRPC server: every service, health (SERVING only while Metabase's
-//! `/api/health` answers), reflection, the deadline layer, request size limits, and a graceful
+//! `/api/health` answers, but for the `liveness` name, SERVING while the gateway runs), reflection, the deadline layer, request size limits, and a graceful
 //! shutdown that lets in-flight calls finish within a grace period.
 
 use std::net::SocketAddr;
@@ -120,6 +120,10 @@ const SERVICE_NAMES: &[&str] = &[
     "metabase.gateway.v1.GatewayService",
     "metabase.gateway.v1.AuditService",
 ];
+
+/// The health service name that is SERVING whenever the gateway answers, whatever Metabase's
+/// state: the one a liveness probe asks for (`grpc: {port: 50051, service: liveness}`).
+pub const LIVENESS_SERVICE: &str = "liveness";
 
 async fn set_health(reporter: &HealthReporter, serving: bool) {
     let status = if serving { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
@@ -252,6 +256,9 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
     });
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_health(&reporter, false).await;
+    // Liveness says only that this process answers: a Metabase outage must not get every
+    // replica restarted, so this name never follows Metabase's health.
+    reporter.set_service_status(LIVENESS_SERVICE, tonic_health::ServingStatus::Serving).await;
     let health_task = watch_health(client, reporter, config.health_interval);
     // Both reflection versions: grpcurl and newer tools speak v1, many others still v1alpha.
     let reflection_builder = || {

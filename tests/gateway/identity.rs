@@ -7,7 +7,7 @@ use metabase_grpc::identity::{IdentitySource, JwtVerifier};
 use metabase_grpc::metabase::Credential;
 use metabase_grpc::pb::v1::WhoAmIRequest;
 use metabase_grpc::pb::v1::gateway_service_client::GatewayServiceClient;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, SanType};
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
@@ -112,22 +112,34 @@ async fn jwts_are_checked_for_signature_issuer_audience_and_expiry() {
     );
 }
 
-struct Pki {
-    ca_pem: String,
-    server: (String, String),
-    client: (String, String),
+/// A test CA, a server certificate for `localhost` and a client certificate whose URI SAN is
+/// `spiffe://cluster.local/ns/orders/sa/orders-api`, as PEM (certificate, key) pairs.
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
+    pub(crate) server: (String, String),
+    pub(crate) client: (String, String),
 }
 
-fn pki() -> Pki {
+/// Issues a fresh [`Pki`].
+pub(crate) fn pki() -> Pki {
     let ca_key = KeyPair::generate().unwrap();
+    // Each certificate names itself: with rcgen's one default name, a leaf's subject would equal
+    // its issuer, and BoringSSL (Envoy) would take it for self-signed.
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.distinguished_name = DistinguishedName::new();
+    ca_params.distinguished_name.push(DnType::CommonName, "metabase-grpc test CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&server_key, &issuer).unwrap();
+    let mut server_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    server_params.distinguished_name = DistinguishedName::new();
+    server_params.distinguished_name.push(DnType::CommonName, "localhost");
+    let server = server_params.signed_by(&server_key, &issuer).unwrap();
     let client_key = KeyPair::generate().unwrap();
     let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params.distinguished_name = DistinguishedName::new();
+    client_params.distinguished_name.push(DnType::CommonName, "orders-api");
     client_params.subject_alt_names =
         vec![SanType::URI("spiffe://cluster.local/ns/orders/sa/orders-api".try_into().unwrap())];
     let client = client_params.signed_by(&client_key, &issuer).unwrap();

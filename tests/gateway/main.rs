@@ -12,6 +12,7 @@ mod collections;
 mod dashboards;
 mod databases;
 mod emulator_memory;
+mod envoy;
 mod errors;
 mod exports;
 mod identity;

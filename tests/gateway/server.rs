@@ -44,6 +44,20 @@ async fn health_is_serving_only_while_metabase_answers() {
 }
 
 #[tokio::test]
+async fn liveness_stays_serving_while_metabase_is_down() {
+    let stack = start().await;
+    stack.emulator.faults().add(Fault::on("GET", "/api/health").status(503, "down for maintenance"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while health(stack.channel.clone()).await != ServingStatus::NotServing {
+        assert!(std::time::Instant::now() < deadline, "never became NOT_SERVING");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let request = HealthCheckRequest { service: metabase_grpc::server::LIVENESS_SERVICE.into() };
+    let response = HealthClient::new(stack.channel.clone()).check(request).await.unwrap().into_inner();
+    assert_eq!(ServingStatus::try_from(response.status).unwrap(), ServingStatus::Serving);
+}
+
+#[tokio::test]
 async fn reflection_lists_every_service() {
     use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
