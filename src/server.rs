@@ -280,7 +280,7 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
-        .add_service(CardServiceServer::new(CardApi::new(state.clone())).max_decoding_message_size(limit))
+        .add_service(CardServiceServer::new(CardApi).max_decoding_message_size(limit))
         .add_service(DashboardServiceServer::new(DashboardApi).max_decoding_message_size(limit))
         .add_service(CollectionServiceServer::new(CollectionApi).max_decoding_message_size(limit))
         .add_service(DatabaseServiceServer::new(DatabaseApi).max_decoding_message_size(limit))

@@ -41,7 +41,7 @@ impl ClientPool {
         })?;
         let mut config = self.template.clone();
         config.credential = credential;
-        let client = MetabaseClient::new(config).map_err(|error| GatewayError::Internal {
+        let client = self.default.sibling(config).map_err(|error| GatewayError::Internal {
             message: format!("credential {name} cannot be used: {error}"),
         })?;
         if let Ok(mut named) = self.named.write() {

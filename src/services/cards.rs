@@ -1,11 +1,9 @@
 //! CardService: saved questions, models and metrics, narrowed to the caller's collections.
 
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
 
 use super::queries::check_saved_query;
-use super::{GatewayState, collection_locations, collection_scope, failed, object_scope, total_size};
+use super::{collection_locations, collection_scope, failed, object_scope, total_size};
 use crate::convert::paging::Page;
 use crate::convert::{cards, collection_value, to_json};
 use crate::error::GatewayError;
@@ -19,16 +17,8 @@ use crate::pb::v1::{
 use crate::streaming::{ExportStream, QueryStream};
 
 /// The CardService handlers.
-pub struct CardApi {
-    state: Arc<GatewayState>,
-}
-
-impl CardApi {
-    /// Returns the service over the shared state.
-    pub fn new(state: Arc<GatewayState>) -> Self {
-        CardApi { state }
-    }
-}
+#[derive(Debug, Default)]
+pub struct CardApi;
 
 fn filter(raw: i32) -> Result<UpstreamFilter, GatewayError> {
     let filter = CardFilter::try_from(raw)
@@ -111,10 +101,7 @@ impl CardService for CardApi {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let card = readable_card(&call, request.card_id).await?;
-        // legacy-mbql exists from 0.57; older releases return legacy MBQL anyway.
-        let legacy = request.legacy_mbql
-            && self.state.version().await.and_then(|version| version.parsed).is_none_or(|version| version.minor >= 57);
-        let card = if legacy {
+        let card = if request.legacy_mbql {
             call.client
                 .cards()
                 .get(CardId(request.card_id), true)

@@ -16,7 +16,6 @@ mod users;
 
 use std::collections::HashMap;
 
-use tokio::sync::RwLock;
 use tonic::Status;
 
 pub use self::alerts::AlertApi;
@@ -31,27 +30,15 @@ pub use self::permissions::PermissionsApi;
 pub use self::search::SearchApi;
 pub use self::users::UserApi;
 use crate::error::GatewayError;
-use crate::metabase::{MetabaseClient, MetabaseError, MetabaseVersion};
+use crate::metabase::{KnownVersion, MetabaseClient, MetabaseError};
 use crate::middleware::call::CallContext;
 use crate::narrow::Visibility;
 use crate::policy::CollectionScope;
 
-/// The Metabase version the gateway last read, and whether it is in the tested range.
-#[derive(Debug, Clone)]
-pub struct KnownVersion {
-    /// The tag, such as `v0.58.3`.
-    pub tag: String,
-    /// The build hash.
-    pub hash: String,
-    /// The parsed version, when the tag is a release tag.
-    pub parsed: Option<MetabaseVersion>,
-}
-
 /// What every handler shares.
 pub struct GatewayState {
-    /// The Metabase client.
+    /// The Metabase client; the clients of callers with their own credential are its siblings.
     pub client: MetabaseClient,
-    version: RwLock<Option<KnownVersion>>,
 }
 
 /// The Metabase versions the gateway is tested against.
@@ -60,34 +47,28 @@ pub const TESTED_RANGE: &str = "0.50 to 0.62";
 impl GatewayState {
     /// Returns the shared state around a client.
     pub fn new(client: MetabaseClient) -> Self {
-        GatewayState { client, version: RwLock::new(None) }
+        GatewayState { client }
     }
 
-    /// Reads Metabase's version from `/api/session/properties`, warning outside the tested range.
+    /// Reads Metabase's version from `/api/session/properties`, warning outside the tested range;
+    /// on failure, returns the version read last.
     pub async fn refresh_version(&self) -> Option<KnownVersion> {
-        let properties = match self.client.server().properties().await {
-            Ok(properties) => properties,
+        let known = match self.client.refresh_version().await {
+            Ok(known) => known,
             Err(error) => {
                 tracing::warn!(%error, "could not read the metabase version");
-                return self.version.read().await.clone();
+                return self.client.known_version();
             }
         };
-        let tag = properties.version.tag.clone().unwrap_or_default();
-        let parsed = MetabaseVersion::parse(&tag);
-        match parsed {
+        match known.parsed {
             Some(version) if version.is_tested() => {
-                tracing::info!(version = %tag, "metabase version is in the tested range")
+                tracing::info!(version = %known.tag, "metabase version is in the tested range")
             }
-            _ => tracing::warn!(version = %tag, tested = TESTED_RANGE, "metabase version is outside the tested range"),
+            _ => {
+                tracing::warn!(version = %known.tag, tested = TESTED_RANGE, "metabase version is outside the tested range")
+            }
         }
-        let known = KnownVersion { tag, hash: properties.version.hash.clone().unwrap_or_default(), parsed };
-        *self.version.write().await = Some(known.clone());
         Some(known)
-    }
-
-    /// Returns the version read last, if any.
-    pub async fn version(&self) -> Option<KnownVersion> {
-        self.version.read().await.clone()
     }
 }
 

@@ -49,11 +49,12 @@ impl CardFilter {
 #[derive(Clone, Copy, Debug)]
 pub struct Cards<'a> {
     transport: &'a Transport,
+    legacy_mbql_param: bool,
 }
 
 impl<'a> Cards<'a> {
-    pub(super) fn new(transport: &'a Transport) -> Self {
-        Self { transport }
+    pub(super) fn new(transport: &'a Transport, legacy_mbql_param: bool) -> Self {
+        Self { transport, legacy_mbql_param }
     }
 
     /// Lists the cards matching `filter` (`GET /api/card?f=`); `model_id` is required by Metabase
@@ -66,9 +67,11 @@ impl<'a> Cards<'a> {
         self.transport.get_json("/api/card", "/api/card", &query).await
     }
 
-    /// Returns one card (`GET /api/card/:id`); `legacy_mbql` asks 0.57+ for MBQL 4 queries.
+    /// Returns one card (`GET /api/card/:id`); `legacy_mbql` asks for its query as MBQL 4, with
+    /// `legacy-mbql=true` on 0.57 and later (older releases answer with MBQL 4 anyway, so the
+    /// parameter is left out once the client knows it talks to one).
     pub async fn get(&self, id: CardId, legacy_mbql: bool) -> Result<Card, MetabaseError> {
-        let query = if legacy_mbql { vec![param("legacy-mbql", true)] } else { Vec::new() };
+        let query = if legacy_mbql && self.legacy_mbql_param { vec![param("legacy-mbql", true)] } else { Vec::new() };
         self.transport.get_json("/api/card/{id}", &format!("/api/card/{id}"), &query).await
     }
 
@@ -160,6 +163,35 @@ mod tests {
 
         assert_eq!(legacy.name.as_deref(), Some("legacy"));
         assert_eq!(current.name.as_deref(), Some("mbql5"));
+    }
+
+    #[tokio::test]
+    async fn before_0_57_legacy_mbql_is_not_sent_once_the_version_is_known() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/session/properties"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"version": {"tag": "v0.56.9", "hash": "abc"}})),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/card/7"))
+            .and(query_param_is_missing("legacy-mbql"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7, "name": "mbql4 by default"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let client = api_key_client(&server);
+        let sibling =
+            client.sibling(crate::ClientConfig::new(server.uri(), crate::Credential::api_key("another"))).unwrap();
+
+        let known = client.refresh_version().await.unwrap();
+        let card = sibling.cards().get(CardId(7), true).await.unwrap();
+
+        assert_eq!(known.parsed.map(|version| version.minor), Some(56));
+        assert_eq!(sibling.known_version(), Some(known), "siblings share the version");
+        assert_eq!(card.name.as_deref(), Some("mbql4 by default"));
     }
 
     #[tokio::test]

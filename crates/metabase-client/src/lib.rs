@@ -29,7 +29,7 @@ pub mod users;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use reqwest::{Method, Url};
@@ -51,7 +51,7 @@ pub use self::queries::{ExportFormat, Queries};
 pub use self::results::{QuerySource, ResultBody, export_failure};
 pub use self::search::{Search, SearchQuery};
 pub use self::secret::Secret;
-pub use self::server::{MetabaseVersion, Server};
+pub use self::server::{KnownVersion, MetabaseVersion, Server};
 pub use self::transport::{ClientSpan, Query, RequestBody, Transport, mark_error};
 pub use self::users::{UserStatus, Users};
 
@@ -94,17 +94,38 @@ impl ClientConfig {
     }
 }
 
-/// A Metabase REST client. Clones share one connection pool and one cached session.
+/// A Metabase REST client. Clones share one connection pool and one cached session; clients made
+/// with [`MetabaseClient::sibling`] share the version last read, which decides the fallbacks.
 #[derive(Clone, Debug)]
 pub struct MetabaseClient {
     transport: Arc<Transport>,
+    version: Arc<RwLock<Option<KnownVersion>>>,
 }
 
 impl MetabaseClient {
     /// Builds a client, checking the base URL and credential; no request is sent yet.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let transport = Transport::new(&config.base_url, config.credential, config.timeout, &config.user_agent)?;
-        Ok(Self { transport: Arc::new(transport) })
+        Ok(Self { transport: Arc::new(transport), version: Arc::default() })
+    }
+
+    /// Builds a client for the same Metabase with another configuration (another caller's
+    /// credential), sharing the version this client knows.
+    pub fn sibling(&self, config: ClientConfig) -> Result<Self, ConfigError> {
+        let transport = Transport::new(&config.base_url, config.credential, config.timeout, &config.user_agent)?;
+        Ok(Self { transport: Arc::new(transport), version: Arc::clone(&self.version) })
+    }
+
+    /// Reads Metabase's version from `/api/session/properties` and remembers it.
+    pub async fn refresh_version(&self) -> Result<KnownVersion, MetabaseError> {
+        let known = KnownVersion::from_properties(&self.server().properties().await?);
+        *self.version.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(known.clone());
+        Ok(known)
+    }
+
+    /// Returns the version read last, if any.
+    pub fn known_version(&self) -> Option<KnownVersion> {
+        self.version.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Returns the transport, for callers that need a route this client does not wrap.
@@ -119,7 +140,10 @@ impl MetabaseClient {
 
     /// Returns the card (saved question, model, metric) routes.
     pub fn cards(&self) -> Cards<'_> {
-        Cards::new(&self.transport)
+        // An unknown version is taken as current: the parameter is sent.
+        let legacy_mbql_param =
+            self.known_version().and_then(|known| known.parsed).is_none_or(|version| version.takes_legacy_mbql_param());
+        Cards::new(&self.transport, legacy_mbql_param)
     }
 
     /// Returns the dashboard routes.

@@ -43,6 +43,32 @@ impl MetabaseVersion {
     pub fn is_tested(&self) -> bool {
         self.major <= 1 && TESTED_MINORS.contains(&self.minor)
     }
+
+    /// Reports whether `GET /api/card/:id` takes `legacy-mbql=true` (from 0.57; older releases
+    /// answer with legacy MBQL anyway).
+    pub fn takes_legacy_mbql_param(&self) -> bool {
+        self.minor >= 57
+    }
+}
+
+/// The release a client last read from `/api/session/properties`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KnownVersion {
+    /// The tag, such as `v0.58.3`.
+    pub tag: String,
+    /// The build hash.
+    pub hash: String,
+    /// The parsed release, when the tag is a release tag.
+    pub parsed: Option<MetabaseVersion>,
+}
+
+impl KnownVersion {
+    /// Returns the version that `properties` report.
+    pub fn from_properties(properties: &SessionProperties) -> Self {
+        let tag = properties.version.tag.clone().unwrap_or_default();
+        let parsed = MetabaseVersion::parse(&tag);
+        KnownVersion { tag, hash: properties.version.hash.clone().unwrap_or_default(), parsed }
+    }
 }
 
 impl fmt::Display for MetabaseVersion {
