@@ -11,7 +11,7 @@
 pub mod audit;
 pub mod config;
 pub mod convert;
-pub mod error;
+pub(crate) mod error;
 pub mod identity;
 pub mod middleware;
 pub(crate) mod narrow;
@@ -19,7 +19,7 @@ pub mod pb;
 pub mod policy;
 pub mod rpcs;
 pub mod server;
-pub mod services;
+pub(crate) mod services;
 pub mod streaming;
 pub mod telemetry;
 

@@ -3,16 +3,16 @@
 //! create or update request turns into the body Metabase expects, holding only what the caller
 //! set.
 
-pub mod alerts;
-pub mod cards;
-pub mod collections;
-pub mod dashboards;
-pub mod databases;
+pub(crate) mod alerts;
+pub(crate) mod cards;
+pub(crate) mod collections;
+pub(crate) mod dashboards;
+pub(crate) mod databases;
 pub mod json;
-pub mod paging;
-pub mod permissions;
-pub mod search;
-pub mod users;
+pub(crate) mod paging;
+pub(crate) mod permissions;
+pub(crate) mod search;
+pub(crate) mod users;
 
 use serde_json::{Map, Value};
 

@@ -1,12 +1,12 @@
 //! The gateway's access path: one ordered stack of tower layers, one concern per layer and one file
 //! per concern, built by [`access_path`]; plus the call context the path hands to handlers.
 
-pub mod access;
+pub(crate) mod access;
 pub(crate) mod audit;
-pub mod audited_body;
+pub(crate) mod audited_body;
 pub(crate) mod authorize;
-pub mod call;
-pub mod deadline;
+pub(crate) mod call;
+pub(crate) mod deadline;
 pub(crate) mod identity;
 pub(crate) mod rate;
 pub(crate) mod step;

@@ -4,14 +4,14 @@
 //! `policy explain`.
 
 mod credentials;
-pub mod decide;
-pub mod error;
-pub mod explain;
-pub mod inspect;
-pub mod load;
-pub mod model;
-pub mod rate;
-pub mod store;
+pub(crate) mod decide;
+pub(crate) mod error;
+pub(crate) mod explain;
+pub(crate) mod inspect;
+pub(crate) mod load;
+pub(crate) mod model;
+pub(crate) mod rate;
+pub(crate) mod store;
 
 use std::path::Path;
 

@@ -7,9 +7,9 @@
 
 pub mod columns;
 pub mod csv;
-pub mod exports;
-pub mod plan;
-pub mod results;
+pub(crate) mod exports;
+pub(crate) mod plan;
+pub(crate) mod results;
 pub mod wire;
 
 use std::future::Future;

@@ -1,7 +1,7 @@
-//! The gateway's metrics: RPCs by method and code, Metabase requests by route template and
-//! status, rows streamed, and policy decisions by capability and outcome. Instruments come from
-//! the global meter provider, so they are created after telemetry is installed. Every label set is
-//! bounded: an RPC is labelled by its short name from the table of RPCs, or `unknown`.
+//! The gateway's metrics: RPCs by method and code, rows streamed, policy decisions by capability
+//! and outcome, and audit events (the Metabase client records its own request durations). Instruments
+//! come from the global meter provider, so they are created after telemetry is installed. Every
+//! label set is bounded: an RPC is labelled by its short name from the table of RPCs, or `unknown`.
 
 use std::sync::OnceLock;
 
@@ -18,7 +18,6 @@ pub const UNKNOWN_RPC: &str = "unknown";
 pub struct Metrics {
     rpc_calls: Counter<u64>,
     rpc_duration: Histogram<f64>,
-    metabase_duration: Histogram<f64>,
     rows_streamed: Counter<u64>,
     policy_decisions: Counter<u64>,
     audit_events: Counter<u64>,
@@ -35,11 +34,6 @@ pub fn metrics() -> &'static Metrics {
                 .f64_histogram("rpc.server.duration")
                 .with_unit("s")
                 .with_description("gRPC call duration")
-                .build(),
-            metabase_duration: meter
-                .f64_histogram("metabase.client.duration")
-                .with_unit("s")
-                .with_description("Metabase request duration, to the response headers")
                 .build(),
             rows_streamed: meter
                 .u64_counter("metabase.gateway.rows_streamed")
@@ -64,14 +58,6 @@ impl Metrics {
             [KeyValue::new("rpc.method", rpc_label(path)), KeyValue::new("rpc.grpc.status_code", code.to_owned())];
         self.rpc_calls.add(1, &attributes);
         self.rpc_duration.record(seconds, &attributes);
-    }
-
-    /// Records one Metabase request.
-    pub fn metabase_request(&self, route: &'static str, status: u16, seconds: f64) {
-        self.metabase_duration.record(
-            seconds,
-            &[KeyValue::new("url.template", route), KeyValue::new("http.response.status_code", i64::from(status))],
-        );
     }
 
     /// Counts audit events by what became of them: `written`, `dropped` (the best-effort queue was

@@ -2,8 +2,8 @@
 //! spans exported over OTLP when the standard `OTEL_EXPORTER_OTLP_*` variables say where, W3C trace
 //! context propagation, and metrics exported over OTLP and served for Prometheus.
 
-pub mod metrics;
-pub mod propagation;
+pub(crate) mod metrics;
+pub(crate) mod propagation;
 
 use std::collections::HashMap;
 

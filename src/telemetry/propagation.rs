@@ -1,8 +1,8 @@
-//! W3C trace context across process boundaries: extracted from the caller's gRPC metadata,
-//! injected into each Metabase request, so the caller's trace runs through to Metabase.
+//! W3C trace context from the caller: extracted from its gRPC metadata, so the call's server span
+//! continues the caller's trace (the Metabase client injects it into each request it sends).
 
 use opentelemetry::Context;
-use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::propagation::Extractor;
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
 
@@ -16,26 +16,7 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-struct HeaderInjector<'a>(&'a mut http::HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) =
-            (http::HeaderName::from_bytes(key.as_bytes()), http::HeaderValue::from_str(&value))
-        {
-            self.0.insert(name, value);
-        }
-    }
-}
-
 /// Returns the trace context a request carries (`traceparent`, `tracestate`).
 pub fn extract(headers: &http::HeaderMap) -> Context {
     opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
-}
-
-/// Writes a span's trace context into outgoing headers.
-pub fn inject(context: &Context, headers: &mut http::HeaderMap) {
-    opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.inject_context(context, &mut HeaderInjector(headers))
-    });
 }
