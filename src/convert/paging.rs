@@ -7,6 +7,9 @@ use crate::error::GatewayError;
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// The largest page a request may ask for; larger sizes are reduced to it.
 pub const MAX_PAGE_SIZE: usize = 1000;
+/// The largest offset a token may carry: far past any list Metabase or the audit log returns,
+/// and small enough that no store's offset arithmetic overflows on a forged token.
+const MAX_OFFSET: usize = 1 << 31;
 
 /// A validated page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +59,11 @@ fn decode_token(token: &str) -> Result<usize, GatewayError> {
     let bytes: Result<Vec<u8>, _> =
         (0..token.len()).step_by(2).map(|index| u8::from_str_radix(&token[index..index + 2], 16)).collect();
     let text = String::from_utf8(bytes.map_err(|_| invalid())?).map_err(|_| invalid())?;
-    text.strip_prefix("v1:").and_then(|offset| offset.parse().ok()).ok_or_else(invalid)
+    text.strip_prefix("v1:")
+        .filter(|digits| !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()))
+        .and_then(|digits| digits.parse::<usize>().ok())
+        .filter(|offset| *offset <= MAX_OFFSET)
+        .ok_or_else(invalid)
 }
 
 #[cfg(test)]
@@ -80,5 +87,18 @@ mod tests {
         assert_eq!(Page::from_request(5000, "").unwrap().size, MAX_PAGE_SIZE);
         assert!(Page::from_request(-1, "").is_err());
         assert!(Page::from_request(10, "zz").is_err());
+    }
+
+    #[test]
+    fn forged_tokens_are_invalid_arguments_however_they_are_made() {
+        let forged = |text: &str| text.bytes().map(|byte| format!("{byte:02x}")).collect::<String>();
+        for text in ["v1:18446744073709551615", "v1:9999999999", "v1:-1", "v1:+5", "v1:", "v2:5", "v1:5 "] {
+            let refused = Page::from_request(10, &forged(text)).unwrap_err();
+            assert!(
+                matches!(&refused, GatewayError::InvalidArgument { field, .. } if field == "page_token"),
+                "{text}: {refused:?}"
+            );
+        }
+        assert_eq!(Page::from_request(10, &forged("v1:2147483648")).unwrap().offset, 1 << 31);
     }
 }

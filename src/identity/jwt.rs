@@ -74,6 +74,11 @@ impl JwtVerifier {
     /// Verifies a token and returns its subject, the caller's principal.
     pub fn verify(&self, token: &str) -> Result<String, IdentityError> {
         let header = decode_header(token).map_err(|_| invalid("malformed token"))?;
+        // RFC 7515 §4.1.11: a token that marks header parameters critical must be rejected unless
+        // every one is understood, and this gateway understands none.
+        if header.crit.is_some() {
+            return Err(invalid("token marks header parameters critical that this gateway does not understand"));
+        }
         let jwk = match &header.kid {
             Some(kid) => self.keys.find(kid).ok_or_else(|| invalid("unknown key id"))?,
             None => match self.keys.keys.as_slice() {
@@ -298,6 +303,15 @@ mod tests {
             "token names no key id and the key set has several keys"
         );
         assert_eq!(verifier(&[&first]).verify(&first.sign_without_kid(&claims("a"))).as_deref(), Ok("a"));
+    }
+
+    #[test]
+    fn a_token_with_critical_header_parameters_is_rejected_even_when_validly_signed() {
+        let key = TestKey::es256("k1");
+        let refused = "token marks header parameters critical that this gateway does not understand";
+        assert_eq!(rejection(&verifier(&[&key]), &key.sign_with_critical(&claims("a"), &["exp-ext"])), refused);
+        assert_eq!(rejection(&verifier(&[&key]), &key.sign_with_critical(&claims("a"), &[])), refused);
+        assert_eq!(verifier(&[&key]).verify(&key.sign(&claims("a"))).as_deref(), Ok("a"));
     }
 
     #[test]

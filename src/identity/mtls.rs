@@ -11,10 +11,21 @@ use x509_parser::parse_x509_certificate;
 pub fn spiffe_id(der: &[u8]) -> Option<String> {
     let (_, certificate) = parse_x509_certificate(der).ok()?;
     let alternative_names = certificate.subject_alternative_name().ok()??;
-    alternative_names.value.general_names.iter().find_map(|name| match name {
-        GeneralName::URI(uri) if uri.starts_with("spiffe://") => Some((*uri).to_owned()),
+    let uris: Vec<&str> = alternative_names
+        .value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::URI(uri) => Some(*uri),
+            _ => None,
+        })
+        .collect();
+    // An X.509-SVID carries exactly one URI SAN (SPIFFE X509-SVID §2): a certificate with several
+    // names no single workload, whatever order they come in.
+    match uris.as_slice() {
+        [only] if only.starts_with("spiffe://") => Some((*only).to_owned()),
         _ => None,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -35,13 +46,26 @@ mod tests {
     }
 
     #[test]
-    fn a_certificate_with_a_spiffe_uri_san_names_it() {
+    fn a_certificate_with_one_spiffe_uri_san_names_it() {
         let der = certificate(vec![
             SanType::DnsName("orders-api.orders.svc".try_into().expect("dns name")),
-            uri("https://example.com/not-an-identity"),
             uri("spiffe://cluster.local/ns/orders/sa/orders-api"),
         ]);
         assert_eq!(spiffe_id(&der).as_deref(), Some("spiffe://cluster.local/ns/orders/sa/orders-api"));
+    }
+
+    #[test]
+    fn a_certificate_with_several_uri_sans_is_no_svid_and_names_no_one() {
+        let beside_another = certificate(vec![
+            uri("https://example.com/not-an-identity"),
+            uri("spiffe://cluster.local/ns/orders/sa/orders-api"),
+        ]);
+        let two_workloads = certificate(vec![
+            uri("spiffe://cluster.local/ns/orders/sa/orders-api"),
+            uri("spiffe://cluster.local/ns/admin/sa/platform-admin"),
+        ]);
+        assert_eq!(spiffe_id(&beside_another), None);
+        assert_eq!(spiffe_id(&two_workloads), None);
     }
 
     #[test]

@@ -64,6 +64,14 @@ impl TestKey {
         encode(&header, claims, &self.encoding).expect("signed token")
     }
 
+    /// Signs `claims` with this key, naming `critical` header parameters in `crit`.
+    pub fn sign_with_critical(&self, claims: &Value, critical: &[&str]) -> String {
+        let mut header = Header::new(self.algorithm);
+        header.kid = self.jwk.common.key_id.clone();
+        header.crit = Some(critical.iter().map(|name| (*name).to_owned()).collect());
+        encode(&header, claims, &self.encoding).expect("signed token")
+    }
+
     /// Signs `claims` with this key and a header without `kid`.
     pub fn sign_without_kid(&self, claims: &Value) -> String {
         encode(&Header::new(self.algorithm), claims, &self.encoding).expect("signed token")

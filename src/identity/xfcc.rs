@@ -35,17 +35,20 @@ pub fn parse_xfcc(header: &str) -> Result<Vec<XfccElement>, IdentityError> {
     split_unquoted(header, ',')?.into_iter().map(parse_element).collect()
 }
 
-/// Returns the SPIFFE URI of the nearest hop's client: the first `URI=` value starting with
-/// `spiffe://` in the last element. Fails with [`IdentityError::InvalidXfcc`] when the header
-/// cannot be parsed and with [`IdentityError::NoSpiffeId`] when that element has no SPIFFE URI.
+/// Returns the SPIFFE URI of the nearest hop's client: the one `URI=` value of the last element,
+/// which must start with `spiffe://`. Fails with [`IdentityError::InvalidXfcc`] when the header
+/// cannot be parsed and with [`IdentityError::NoSpiffeId`] when that element has no SPIFFE URI or
+/// several URIs (an X.509-SVID has exactly one).
 pub fn nearest_spiffe_id(header: &str) -> Result<String, IdentityError> {
     let elements = parse_xfcc(header)?;
     let nearest = elements.last().ok_or(IdentityError::InvalidXfcc)?;
-    nearest
-        .values("URI")
-        .find(|uri| uri.starts_with("spiffe://") && uri.chars().all(|character| character.is_ascii_graphic()))
-        .map(str::to_owned)
-        .ok_or(IdentityError::NoSpiffeId)
+    let uris: Vec<&str> = nearest.values("URI").collect();
+    match uris.as_slice() {
+        [only] if only.starts_with("spiffe://") && only.chars().all(|character| character.is_ascii_graphic()) => {
+            Ok((*only).to_owned())
+        }
+        _ => Err(IdentityError::NoSpiffeId),
+    }
 }
 
 fn parse_element(element: &str) -> Result<XfccElement, IdentityError> {
@@ -148,9 +151,11 @@ mod tests {
     }
 
     #[test]
-    fn the_first_spiffe_uri_of_several_wins() {
+    fn an_element_with_several_uris_names_no_one() {
         let header = "Hash=abc;URI=https://example.com/not-spiffe;URI=spiffe://cluster.local/ns/orders/sa/orders-api";
-        assert_eq!(nearest_spiffe_id(header).as_deref(), Ok("spiffe://cluster.local/ns/orders/sa/orders-api"));
+        assert_eq!(nearest_spiffe_id(header), Err(IdentityError::NoSpiffeId));
+        let two_spiffe = "Hash=abc;URI=spiffe://cluster.local/ns/a/sa/a;URI=spiffe://cluster.local/ns/b/sa/b";
+        assert_eq!(nearest_spiffe_id(two_spiffe), Err(IdentityError::NoSpiffeId));
     }
 
     #[test]

@@ -33,9 +33,21 @@ fn decision(raw: i32) -> Result<Option<Decision>, GatewayError> {
     }
 }
 
-fn time(timestamp: Option<prost_types::Timestamp>) -> Option<chrono::DateTime<chrono::Utc>> {
-    let timestamp = timestamp?;
-    chrono::DateTime::from_timestamp(timestamp.seconds, u32::try_from(timestamp.nanos).unwrap_or_default())
+/// Reads a time filter; a timestamp outside what a date can hold (or with nanos outside
+/// 0..1e9) is an invalid argument naming the field, never silently dropped.
+fn time(
+    field: &'static str,
+    timestamp: Option<prost_types::Timestamp>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, GatewayError> {
+    let Some(timestamp) = timestamp else {
+        return Ok(None);
+    };
+    u32::try_from(timestamp.nanos)
+        .ok()
+        .filter(|nanos| *nanos < 1_000_000_000)
+        .and_then(|nanos| chrono::DateTime::from_timestamp(timestamp.seconds, nanos))
+        .map(Some)
+        .ok_or_else(|| GatewayError::invalid_argument(field, format!("{field} is not a time the audit log can hold")))
 }
 
 fn to_message(event: crate::audit::AuditEvent) -> AuditEvent {
@@ -105,9 +117,14 @@ impl AuditService for AuditApi {
             principal: request.principal.filter(|text| !text.is_empty()),
             rpc: request.rpc.filter(|text| !text.is_empty()),
             decision: decision(request.decision)?,
-            start: time(request.start_time),
-            end: time(request.end_time),
+            start: time("start_time", request.start_time)?,
+            end: time("end_time", request.end_time)?,
         };
+        if let (Some(start), Some(end)) = (filter.start, filter.end)
+            && start > end
+        {
+            return Err(GatewayError::invalid_argument("end_time", "end_time is before start_time").into());
+        }
         let listed = tokio::task::spawn_blocking(move || store.list(&filter, page.size, page.offset))
             .await
             .map_err(|_| Status::from(GatewayError::Internal { message: "the audit query did not finish".into() }))?
@@ -131,6 +148,20 @@ impl AuditService for AuditApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_filters_out_of_range_are_invalid_arguments_that_name_the_field() {
+        let at = |seconds: i64, nanos: i32| Some(prost_types::Timestamp { seconds, nanos });
+        assert!(time("start_time", None).unwrap().is_none());
+        assert_eq!(time("start_time", at(0, 0)).unwrap().unwrap().timestamp(), 0);
+        for (seconds, nanos) in [(i64::MAX, 0), (i64::MIN, 0), (0, -1), (0, 1_000_000_000)] {
+            let refused = time("end_time", at(seconds, nanos)).unwrap_err();
+            assert!(
+                matches!(&refused, GatewayError::InvalidArgument { field, .. } if field == "end_time"),
+                "{seconds}.{nanos}: {refused:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_page_of_large_events_stops_under_the_message_limit() {
