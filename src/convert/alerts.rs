@@ -2,52 +2,120 @@
 
 use serde_json::Value;
 
-use super::json::Fields;
+use super::json::{extra_struct, object_struct, to_list, to_timestamp};
+use crate::metabase;
 use crate::pb::v1::{Alert, AlertCard, AlertChannel};
 
-/// Converts Metabase's alert JSON.
-pub fn alert(value: Value) -> Alert {
-    let mut fields = Fields::new(value);
-    let card = match fields.take("card") {
-        Value::Object(card) => {
-            let mut card_fields = Fields::new(Value::Object(card));
-            Some(AlertCard {
-                id: card_fields.opt_int("id"),
-                name: card_fields.string("name"),
-                description: card_fields.opt_string("description"),
-                collection_id: card_fields.opt_int("collection_id"),
-                display: card_fields.string("display"),
-                extra: card_fields.extra(),
-            })
+impl From<metabase::Alert> for Alert {
+    fn from(alert: metabase::Alert) -> Self {
+        let extra = extra_struct(
+            alert.extra,
+            [
+                ("name", alert.name.map(Value::String)),
+                ("creator", alert.creator),
+                ("skip_if_empty", alert.skip_if_empty.map(Value::Bool)),
+                ("collection_id", alert.collection_id.map(|id| id.get().into())),
+                ("collection_position", alert.collection_position.map(Value::from)),
+                ("dashboard_id", alert.dashboard_id.map(|id| id.get().into())),
+                ("parameters", (!alert.parameters.is_empty()).then_some(Value::Array(alert.parameters))),
+            ],
+        );
+        Alert {
+            id: alert.id.get(),
+            card: alert.card.map(AlertCard::from),
+            alert_condition: alert.alert_condition.unwrap_or_default(),
+            alert_first_only: alert.alert_first_only.unwrap_or_default(),
+            alert_above_goal: alert.alert_above_goal,
+            archived: alert.archived,
+            creator_id: alert.creator_id.map_or(0, metabase::UserId::get),
+            channels: alert.channels.into_iter().map(AlertChannel::from).collect(),
+            created_at: alert.created_at.as_deref().and_then(to_timestamp),
+            updated_at: alert.updated_at.as_deref().and_then(to_timestamp),
+            extra,
         }
-        _ => None,
-    };
-    Alert {
-        id: fields.int("id"),
-        card,
-        alert_condition: fields.string("alert_condition"),
-        alert_first_only: fields.bool("alert_first_only"),
-        alert_above_goal: fields.opt_bool("alert_above_goal"),
-        archived: fields.bool("archived"),
-        creator_id: fields.int("creator_id"),
-        channels: fields.objects("channels").into_iter().map(channel).collect(),
-        created_at: fields.timestamp("created_at"),
-        updated_at: fields.timestamp("updated_at"),
-        extra: fields.extra(),
     }
 }
 
-fn channel(value: Value) -> AlertChannel {
-    let mut fields = Fields::new(value);
-    AlertChannel {
-        id: fields.int("id"),
-        channel_type: fields.string("channel_type"),
-        enabled: fields.bool("enabled"),
-        schedule_type: fields.string("schedule_type"),
-        schedule_hour: fields.opt_i32("schedule_hour"),
-        schedule_day: fields.opt_string("schedule_day"),
-        recipients: fields.list("recipients"),
-        details: fields.structure("details"),
-        extra: fields.extra(),
+impl From<metabase::AlertCard> for AlertCard {
+    fn from(card: metabase::AlertCard) -> Self {
+        AlertCard {
+            id: card.id.map(metabase::CardId::get),
+            name: card.name.unwrap_or_default(),
+            description: card.description,
+            collection_id: card.collection_id.map(metabase::CollectionId::get),
+            display: card.display.unwrap_or_default(),
+            extra: extra_struct(card.extra, []),
+        }
+    }
+}
+
+impl From<metabase::AlertChannel> for AlertChannel {
+    fn from(channel: metabase::AlertChannel) -> Self {
+        AlertChannel {
+            id: channel.id.unwrap_or_default(),
+            channel_type: channel.channel_type.unwrap_or_default(),
+            enabled: channel.enabled.unwrap_or_default(),
+            schedule_type: channel.schedule_type.unwrap_or_default(),
+            schedule_hour: channel.schedule_hour.and_then(|hour| i32::try_from(hour).ok()),
+            schedule_day: channel.schedule_day,
+            recipients: Some(to_list(channel.recipients)),
+            details: object_struct(channel.details),
+            extra: extra_struct(channel.extra, []),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn decoded(value: Value) -> metabase::Alert {
+        serde_json::from_value(value).expect("an alert model")
+    }
+
+    #[test]
+    fn an_alert_answer_converts_its_card_and_channels_and_keeps_the_rest_in_extra() {
+        let alert = Alert::from(decoded(json!({
+            "id": 6, "name": null, "creator_id": 2, "creator": {"id": 2}, "alert_condition": "goal",
+            "alert_above_goal": true, "alert_first_only": true, "archived": false, "skip_if_empty": true,
+            "collection_id": null, "parameters": [], "created_at": "2024-01-02T03:04:05Z", "newer_metabase_key": 1,
+            "card": {"id": 9, "name": "Revenue", "collection_id": 4, "display": "line", "database_id": 1,
+                     "include_csv": true},
+            "channels": [{"id": 6, "channel_type": "email", "enabled": true, "schedule_type": "daily",
+                          "schedule_hour": 8, "recipients": [{"email": "ada@example.com"}],
+                          "details": {"emails": ["ada@example.com"]}, "schedule_frame": null}]
+        })));
+
+        assert_eq!((alert.id, alert.creator_id, alert.alert_condition.as_str()), (6, 2, "goal"));
+        assert_eq!((alert.alert_above_goal, alert.alert_first_only, alert.archived), (Some(true), true, false));
+        assert_eq!(alert.created_at.map(|at| at.seconds), Some(1_704_164_645));
+        let extra = alert.extra.expect("extra");
+        assert_eq!(extra.fields.keys().collect::<Vec<_>>(), vec!["creator", "newer_metabase_key", "skip_if_empty"]);
+
+        let card = alert.card.expect("card");
+        assert_eq!((card.id, card.name.as_str(), card.collection_id), (Some(9), "Revenue", Some(4)));
+        let card_extra = card.extra.expect("card extra");
+        assert_eq!(card_extra.fields.keys().collect::<Vec<_>>(), vec!["database_id", "include_csv"]);
+
+        let channel = &alert.channels[0];
+        assert_eq!((channel.channel_type.as_str(), channel.schedule_type.as_str()), ("email", "daily"));
+        assert_eq!((channel.enabled, channel.schedule_hour), (true, Some(8)));
+        assert_eq!(channel.recipients.as_ref().map(|list| list.values.len()), Some(1));
+        assert!(channel.details.as_ref().is_some_and(|details| details.fields.contains_key("emails")));
+        assert_eq!(
+            channel.extra.as_ref().expect("channel extra").fields.keys().collect::<Vec<_>>(),
+            vec!["schedule_frame"]
+        );
+    }
+
+    #[test]
+    fn an_alert_without_a_card_or_channels_reads_as_empty() {
+        let cases = [json!({"id": 6}), json!({"id": 6, "card": null, "channels": null})];
+        for answer in cases {
+            let alert = Alert::from(decoded(answer));
+            assert_eq!((alert.card, alert.channels.len(), alert.creator_id), (None, 0, 0));
+        }
     }
 }

@@ -66,6 +66,28 @@ pub fn to_timestamp(text: &str) -> Option<Timestamp> {
     Some(Timestamp { seconds: parsed.timestamp(), nanos: parsed.timestamp_subsec_nanos() as i32 })
 }
 
+/// Converts an optional JSON object to a `Struct`; absent, null or not an object is none.
+pub fn object_struct(value: Option<Value>) -> Option<Struct> {
+    match value {
+        Some(Value::Object(map)) => Some(to_struct(map)),
+        _ => None,
+    }
+}
+
+/// Builds a message's `extra` from a model's untyped keys plus the keys the model types but the
+/// message has no field for; an absent typed key is left out.
+pub fn extra_struct<const N: usize>(
+    mut extra: Map<String, Value>,
+    unmapped: [(&str, Option<Value>); N],
+) -> Option<Struct> {
+    for (key, value) in unmapped {
+        if let Some(value) = value {
+            extra.insert(key.to_owned(), value);
+        }
+    }
+    Some(to_struct(extra))
+}
+
 /// Takes typed fields out of one Metabase JSON object; what is left becomes `extra`.
 pub struct Fields(Map<String, Value>);
 

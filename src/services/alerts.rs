@@ -6,7 +6,6 @@ use tonic::{Request, Response, Status};
 
 use super::{failed, total_size};
 use crate::convert::paging::Page;
-use crate::convert::{alerts, to_json};
 use crate::metabase::{AlertId, CardFilter, UserId};
 use crate::middleware::call::CallContext;
 use crate::narrow::Visibility;
@@ -22,11 +21,7 @@ async fn card_databases(call: &CallContext, visibility: &Visibility) -> Result<H
         return Ok(HashMap::new());
     }
     let cards = call.client.cards().list(CardFilter::All, None).await.map_err(failed("cards"))?;
-    Ok(cards
-        .iter()
-        .map(to_json)
-        .filter_map(|card| Some((card.get("id")?.as_i64()?, card.get("database_id")?.as_i64()?)))
-        .collect())
+    Ok(cards.into_iter().filter_map(|card| Some((card.id.get(), card.database_id?.get()))).collect())
 }
 
 /// Returns an alert as the caller may see it, or a denial naming the alert.
@@ -57,8 +52,8 @@ impl AlertService for AlertApi {
         let visibility = super::visibility(&call).await?;
         let databases = card_databases(&call, &visibility).await?;
         let visible: Vec<Alert> = listed
-            .iter()
-            .map(|alert| alerts::alert(to_json(alert)))
+            .into_iter()
+            .map(Alert::from)
             .filter_map(|alert| crate::narrow::alert(&visibility, &databases, alert))
             .collect();
         let (listed, total) = page.slice(visible);
@@ -73,8 +68,8 @@ impl AlertService for AlertApi {
         let call = CallContext::of(&request)?;
         let id = request.into_inner().alert_id;
         call.note_resource("alert", id);
-        let alert = to_json(&call.client.alerts().get(AlertId(id)).await.map_err(failed(format!("alert {id}")))?);
-        Ok(Response::new(visible_alert(&call, id, alerts::alert(alert)).await?))
+        let alert = call.client.alerts().get(AlertId(id)).await.map_err(failed(format!("alert {id}")))?;
+        Ok(Response::new(visible_alert(&call, id, Alert::from(alert)).await?))
     }
 
     async fn unsubscribe_alert(
@@ -84,8 +79,8 @@ impl AlertService for AlertApi {
         let call = CallContext::of(&request)?;
         let id = request.into_inner().alert_id;
         call.note_resource("alert", id);
-        let alert = to_json(&call.client.alerts().get(AlertId(id)).await.map_err(failed(format!("alert {id}")))?);
-        visible_alert(&call, id, alerts::alert(alert)).await?;
+        let alert = call.client.alerts().get(AlertId(id)).await.map_err(failed(format!("alert {id}")))?;
+        visible_alert(&call, id, Alert::from(alert)).await?;
         call.client.alerts().unsubscribe(AlertId(id)).await.map_err(failed(format!("alert {id}")))?;
         Ok(Response::new(UnsubscribeAlertResponse {}))
     }

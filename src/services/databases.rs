@@ -5,8 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::{failed, total_size};
 use crate::convert::paging::Page;
-use crate::convert::{databases, to_json};
-use crate::metabase::DatabaseId;
+use crate::metabase::{DatabaseCreate, DatabaseId, DatabaseUpdate};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::database_service_server::DatabaseService;
 use crate::pb::v1::{
@@ -31,8 +30,8 @@ impl DatabaseService for DatabaseApi {
         let visibility = super::visibility(&call).await?;
         let converted: Vec<Database> = listed
             .data
-            .iter()
-            .map(|database| databases::database(to_json(database)))
+            .into_iter()
+            .map(Database::from)
             .filter_map(|database| crate::narrow::database(&visibility, database))
             .collect();
         let (converted, total) = page.slice(converted);
@@ -55,7 +54,7 @@ impl DatabaseService for DatabaseApi {
             .get(DatabaseId(id), request.include_tables)
             .await
             .map_err(failed(format!("database {id}")))?;
-        Ok(Response::new(databases::database(to_json(&database))))
+        Ok(Response::new(Database::from(database)))
     }
 
     async fn create_database(&self, request: Request<CreateDatabaseRequest>) -> Result<Response<Database>, Status> {
@@ -63,9 +62,9 @@ impl DatabaseService for DatabaseApi {
         if !call.sees_database(i64::MAX) {
             call.check_database(0)?;
         }
-        let body = databases::create_body(request.into_inner())?;
-        let database = call.client.databases().create(body).await.map_err(failed("new database"))?;
-        Ok(Response::new(databases::database(to_json(&database))))
+        let body = DatabaseCreate::try_from(request.into_inner())?;
+        let database = call.client.databases().create(&body).await.map_err(failed("new database"))?;
+        Ok(Response::new(Database::from(database)))
     }
 
     async fn update_database(&self, request: Request<UpdateDatabaseRequest>) -> Result<Response<Database>, Status> {
@@ -74,10 +73,10 @@ impl DatabaseService for DatabaseApi {
         let id = request.database_id;
         call.note_resource("database", id);
         call.check_database(id)?;
-        let body = databases::update_body(request);
+        let body = DatabaseUpdate::from(request);
         let database =
-            call.client.databases().update(DatabaseId(id), body).await.map_err(failed(format!("database {id}")))?;
-        Ok(Response::new(databases::database(to_json(&database))))
+            call.client.databases().update(DatabaseId(id), &body).await.map_err(failed(format!("database {id}")))?;
+        Ok(Response::new(Database::from(database)))
     }
 
     async fn sync_database_schema(
@@ -90,7 +89,6 @@ impl DatabaseService for DatabaseApi {
         call.check_database(id)?;
         let answer =
             call.client.databases().sync_schema(DatabaseId(id)).await.map_err(failed(format!("database {id}")))?;
-        let status = answer.get("status").and_then(serde_json::Value::as_str).unwrap_or("ok").to_owned();
-        Ok(Response::new(SyncDatabaseSchemaResponse { status }))
+        Ok(Response::new(SyncDatabaseSchemaResponse { status: answer.status.unwrap_or_else(|| "ok".to_owned()) }))
     }
 }

@@ -3,16 +3,13 @@
 use tonic::{Request, Response, Status};
 
 use super::{failed, total_size};
-use crate::convert::json::from_struct;
 use crate::convert::paging::Page;
-use crate::convert::{permissions, to_json};
-use crate::error::GatewayError;
-use crate::metabase::{GroupId, MembershipId, UserId};
+use crate::metabase::{GroupBody, GroupId, MembershipCreate, MembershipId, PermissionsGraphUpdate};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::permissions_service_server::PermissionsService;
 use crate::pb::v1::{
     AddGroupMemberRequest, AddGroupMemberResponse, CreateGroupRequest, DeleteGroupRequest, DeleteGroupResponse,
-    GetGroupRequest, GetPermissionsGraphRequest, ListGroupsRequest, ListGroupsResponse, PermissionGroup,
+    GetGroupRequest, GetPermissionsGraphRequest, GroupMember, ListGroupsRequest, ListGroupsResponse, PermissionGroup,
     PermissionsGraph, RemoveGroupMemberRequest, RemoveGroupMemberResponse, UpdateGroupRequest,
     UpdatePermissionsGraphRequest,
 };
@@ -20,10 +17,6 @@ use crate::pb::v1::{
 /// The PermissionsService handlers.
 #[derive(Debug, Default)]
 pub struct PermissionsApi;
-
-fn group_name(name: &str) -> Result<&str, GatewayError> {
-    if name.trim().is_empty() { Err(GatewayError::invalid_argument("name", "name is required")) } else { Ok(name) }
-}
 
 #[tonic::async_trait]
 impl PermissionsService for PermissionsApi {
@@ -34,7 +27,7 @@ impl PermissionsService for PermissionsApi {
         let listed = call.client.permissions().list_groups().await.map_err(failed("permission groups"))?;
         let (listed, total) = page.slice(listed);
         Ok(Response::new(ListGroupsResponse {
-            groups: listed.iter().map(|group| permissions::group(to_json(group))).collect(),
+            groups: listed.into_iter().map(PermissionGroup::from).collect(),
             next_page_token: page.next_token(total),
             total_size: total_size(total),
         }))
@@ -44,25 +37,25 @@ impl PermissionsService for PermissionsApi {
         let call = CallContext::of(&request)?;
         let id = request.into_inner().group_id;
         let group = call.client.permissions().get_group(GroupId(id)).await.map_err(failed(format!("group {id}")))?;
-        Ok(Response::new(permissions::group(to_json(&group))))
+        Ok(Response::new(PermissionGroup::from(group)))
     }
 
     async fn create_group(&self, request: Request<CreateGroupRequest>) -> Result<Response<PermissionGroup>, Status> {
         let call = CallContext::of(&request)?;
-        let request = request.into_inner();
-        let name = group_name(&request.name)?;
-        let group = call.client.permissions().create_group(name).await.map_err(failed(format!("new group {name}")))?;
-        Ok(Response::new(permissions::group(to_json(&group))))
+        let body = GroupBody::try_from(request.into_inner())?;
+        let group =
+            call.client.permissions().create_group(&body).await.map_err(failed(format!("new group {}", body.name)))?;
+        Ok(Response::new(PermissionGroup::from(group)))
     }
 
     async fn update_group(&self, request: Request<UpdateGroupRequest>) -> Result<Response<PermissionGroup>, Status> {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
-        let name = group_name(&request.name)?;
         let id = request.group_id;
+        let body = GroupBody::try_from(request)?;
         let group =
-            call.client.permissions().update_group(GroupId(id), name).await.map_err(failed(format!("group {id}")))?;
-        Ok(Response::new(permissions::group(to_json(&group))))
+            call.client.permissions().update_group(GroupId(id), &body).await.map_err(failed(format!("group {id}")))?;
+        Ok(Response::new(PermissionGroup::from(group)))
     }
 
     async fn delete_group(
@@ -80,16 +73,14 @@ impl PermissionsService for PermissionsApi {
         request: Request<AddGroupMemberRequest>,
     ) -> Result<Response<AddGroupMemberResponse>, Status> {
         let call = CallContext::of(&request)?;
-        let request = request.into_inner();
+        let body = MembershipCreate::from(request.into_inner());
         let members = call
             .client
             .permissions()
-            .add_member(GroupId(request.group_id), UserId(request.user_id), request.is_group_manager)
+            .add_member(&body)
             .await
-            .map_err(failed(format!("membership of user {} in group {}", request.user_id, request.group_id)))?;
-        Ok(Response::new(AddGroupMemberResponse {
-            members: members.iter().map(|member| permissions::member(to_json(member))).collect(),
-        }))
+            .map_err(failed(format!("membership of user {} in group {}", body.user_id, body.group_id)))?;
+        Ok(Response::new(AddGroupMemberResponse { members: members.into_iter().map(GroupMember::from).collect() }))
     }
 
     async fn remove_group_member(
@@ -108,7 +99,7 @@ impl PermissionsService for PermissionsApi {
     ) -> Result<Response<PermissionsGraph>, Status> {
         let call = CallContext::of(&request)?;
         let graph = call.client.permissions().graph().await.map_err(failed("the permissions graph"))?;
-        Ok(Response::new(permissions::graph(to_json(&graph))))
+        Ok(Response::new(PermissionsGraph::from(graph)))
     }
 
     async fn update_permissions_graph(
@@ -116,14 +107,13 @@ impl PermissionsService for PermissionsApi {
         request: Request<UpdatePermissionsGraphRequest>,
     ) -> Result<Response<PermissionsGraph>, Status> {
         let call = CallContext::of(&request)?;
-        let request = request.into_inner();
-        let groups = request.groups.ok_or_else(|| GatewayError::invalid_argument("groups", "groups is required"))?;
+        let body = PermissionsGraphUpdate::try_from(request.into_inner())?;
         let graph = call
             .client
             .permissions()
-            .update_graph(request.revision, serde_json::Value::Object(from_struct(groups)), request.force)
+            .update_graph(&body)
             .await
-            .map_err(failed(format!("the permissions graph at revision {}", request.revision)))?;
-        Ok(Response::new(permissions::graph(to_json(&graph))))
+            .map_err(failed(format!("the permissions graph at revision {}", body.revision)))?;
+        Ok(Response::new(PermissionsGraph::from(graph)))
     }
 }

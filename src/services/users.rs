@@ -4,9 +4,8 @@ use tonic::{Request, Response, Status};
 
 use super::{failed, total_size};
 use crate::convert::paging::Page;
-use crate::convert::{to_json, users};
 use crate::error::GatewayError;
-use crate::metabase::{GroupId, UserId, UserStatus as UpstreamStatus};
+use crate::metabase::{GroupId, UserCreate, UserId, UserStatus as UpstreamStatus, UserUpdate};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::user_service_server::UserService;
 use crate::pb::v1::{
@@ -48,7 +47,7 @@ impl UserService for UserApi {
             .map_err(failed("users"))?;
         let total = usize::try_from(listed.total).unwrap_or_default();
         Ok(Response::new(ListUsersResponse {
-            users: listed.data.iter().map(|user| users::user(to_json(user))).collect(),
+            users: listed.data.into_iter().map(User::from).collect(),
             next_page_token: page.next_token(total),
             total_size: total_size(total),
         }))
@@ -58,29 +57,29 @@ impl UserService for UserApi {
         let call = CallContext::of(&request)?;
         let id = request.into_inner().user_id;
         let user = call.client.users().get(UserId(id)).await.map_err(failed(format!("user {id}")))?;
-        Ok(Response::new(users::user(to_json(&user))))
+        Ok(Response::new(User::from(user)))
     }
 
     async fn get_current_user(&self, request: Request<GetCurrentUserRequest>) -> Result<Response<User>, Status> {
         let call = CallContext::of(&request)?;
         let user = call.client.users().current().await.map_err(failed("the current user"))?;
-        Ok(Response::new(users::user(to_json(&user))))
+        Ok(Response::new(User::from(user)))
     }
 
     async fn create_user(&self, request: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
         let call = CallContext::of(&request)?;
-        let body = users::create_body(request.into_inner())?;
-        let user = call.client.users().create(body).await.map_err(failed("new user"))?;
-        Ok(Response::new(users::user(to_json(&user))))
+        let body = UserCreate::try_from(request.into_inner())?;
+        let user = call.client.users().create(&body).await.map_err(failed("new user"))?;
+        Ok(Response::new(User::from(user)))
     }
 
     async fn update_user(&self, request: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let id = request.user_id;
-        let body = users::update_body(request);
-        let user = call.client.users().update(UserId(id), body).await.map_err(failed(format!("user {id}")))?;
-        Ok(Response::new(users::user(to_json(&user))))
+        let body = UserUpdate::from(request);
+        let user = call.client.users().update(UserId(id), &body).await.map_err(failed(format!("user {id}")))?;
+        Ok(Response::new(User::from(user)))
     }
 
     async fn deactivate_user(
@@ -97,6 +96,6 @@ impl UserService for UserApi {
         let call = CallContext::of(&request)?;
         let id = request.into_inner().user_id;
         let user = call.client.users().reactivate(UserId(id)).await.map_err(failed(format!("user {id}")))?;
-        Ok(Response::new(users::user(to_json(&user))))
+        Ok(Response::new(User::from(user)))
     }
 }

@@ -65,7 +65,7 @@ mod tests {
         let alerts = api_key_client(&server).alerts().list(false, Some(UserId(2))).await.unwrap();
 
         assert_eq!(alerts[0].id, AlertId(6));
-        assert_eq!(alerts[0].card["name"], json!("Orders"));
+        assert_eq!(alerts[0].card.as_ref().and_then(|card| card.name.as_deref()), Some("Orders"));
         assert_eq!(alerts[0].channels.len(), 1);
     }
 

@@ -39,21 +39,21 @@ pub use self::cards::{CardFilter, Cards};
 pub use self::collections::{CollectionTarget, Collections};
 pub use self::credential::Credential;
 pub use self::dashboards::{DashboardFilter, Dashboards};
-pub use self::databases::Databases;
+pub use self::databases::{DatabaseCreate, DatabaseUpdate, Databases};
 pub use self::error::{ConfigError, MetabaseError, check_query_body};
 pub use self::ids::{
     AlertId, CardId, CollectionId, CollectionKey, DashCardId, DashboardId, DatabaseId, GroupId, MembershipId, TabId,
     TableId, UserId,
 };
 pub use self::models::*;
-pub use self::permissions::Permissions;
+pub use self::permissions::{GroupBody, MembershipCreate, Permissions, PermissionsGraphUpdate};
 pub use self::queries::{ExportFormat, Queries};
 pub use self::results::{QuerySource, ResultBody, export_failure};
 pub use self::search::{Search, SearchQuery};
 pub use self::secret::Secret;
 pub use self::server::{KnownVersion, MetabaseVersion, Server};
 pub use self::transport::{ClientSpan, Query, RequestBody, Transport, mark_error};
-pub use self::users::{UserStatus, Users};
+pub use self::users::{UserCreate, UserStatus, UserUpdate, Users};
 
 /// The timeout used when a [`ClientConfig`] does not set one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

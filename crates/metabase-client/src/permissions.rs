@@ -1,7 +1,8 @@
 //! Owns the permission routes (`/api/permissions`, CONTRACT.md §12): groups, memberships and the
 //! data-permission graph.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::error::MetabaseError;
 use super::ids::{GroupId, MembershipId, UserId};
@@ -31,16 +32,15 @@ impl<'a> Permissions<'a> {
     }
 
     /// Creates a group (`POST /api/permissions/group`); a duplicate name is an upstream 400.
-    pub async fn create_group(&self, name: &str) -> Result<PermissionGroup, MetabaseError> {
-        let body = RequestBody::Json(json!({"name": name}));
+    pub async fn create_group(&self, body: &GroupBody) -> Result<PermissionGroup, MetabaseError> {
+        let body = RequestBody::typed(body);
         self.transport.post_json("/api/permissions/group", "/api/permissions/group", &[], body).await
     }
 
     /// Renames a group (`PUT /api/permissions/group/:id`).
-    pub async fn update_group(&self, id: GroupId, name: &str) -> Result<PermissionGroup, MetabaseError> {
+    pub async fn update_group(&self, id: GroupId, body: &GroupBody) -> Result<PermissionGroup, MetabaseError> {
         let path = format!("/api/permissions/group/{id}");
-        let body = RequestBody::Json(json!({"name": name}));
-        self.transport.put_json("/api/permissions/group/{id}", &path, &[], body).await
+        self.transport.put_json("/api/permissions/group/{id}", &path, &[], RequestBody::typed(body)).await
     }
 
     /// Deletes a group (`DELETE /api/permissions/group/:id`, 204).
@@ -49,21 +49,9 @@ impl<'a> Permissions<'a> {
     }
 
     /// Adds a user to a group (`POST /api/permissions/membership`) and returns the group's
-    /// members as Metabase lists them afterwards. `is_group_manager` (Enterprise) is sent only
-    /// when true, so open-source Metabase never sees it.
-    pub async fn add_member(
-        &self,
-        group_id: GroupId,
-        user_id: UserId,
-        is_group_manager: bool,
-    ) -> Result<Vec<GroupMember>, MetabaseError> {
-        let mut body = Map::new();
-        body.insert("group_id".to_owned(), json!(group_id));
-        body.insert("user_id".to_owned(), json!(user_id));
-        if is_group_manager {
-            body.insert("is_group_manager".to_owned(), Value::Bool(true));
-        }
-        let body = RequestBody::Json(Value::Object(body));
+    /// members as Metabase lists them afterwards.
+    pub async fn add_member(&self, body: &MembershipCreate) -> Result<Vec<GroupMember>, MetabaseError> {
+        let body = RequestBody::typed(body);
         self.transport.post_json("/api/permissions/membership", "/api/permissions/membership", &[], body).await
     }
 
@@ -79,34 +67,64 @@ impl<'a> Permissions<'a> {
         self.transport.get_json("/api/permissions/graph", "/api/permissions/graph", &[]).await
     }
 
-    /// Applies a (partial) graph for `groups` at `revision` (`PUT /api/permissions/graph`) and
-    /// returns the new revision with the named groups. A stale revision is an upstream 409 unless
-    /// `force` is set.
-    pub async fn update_graph(
-        &self,
-        revision: i64,
-        groups: Value,
-        force: bool,
-    ) -> Result<PermissionsGraph, MetabaseError> {
-        let mut body = Map::new();
-        body.insert("revision".to_owned(), json!(revision));
-        body.insert("groups".to_owned(), groups);
-        let mut query = Vec::new();
-        if force {
-            body.insert("force".to_owned(), Value::Bool(true));
-            query.push(param("force", true));
-        }
-        let body = RequestBody::Json(Value::Object(body));
+    /// Applies a (partial) graph (`PUT /api/permissions/graph`) and returns the new revision with
+    /// the named groups. A stale revision is an upstream 409 unless `force` is set, which is then
+    /// sent both in the body and as the `force` query parameter (releases read one or the other).
+    pub async fn update_graph(&self, body: &PermissionsGraphUpdate) -> Result<PermissionsGraph, MetabaseError> {
+        let query = if body.force == Some(true) { vec![param("force", true)] } else { Vec::new() };
+        let body = RequestBody::typed(body);
         self.transport.put_json("/api/permissions/graph", "/api/permissions/graph", &query, body).await
     }
+}
+
+/// The body of `POST /api/permissions/group` and `PUT /api/permissions/group/:id`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GroupBody {
+    /// The group's name.
+    pub name: String,
+    /// Keys this type does not model, sent as they are.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The body of `POST /api/permissions/membership`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MembershipCreate {
+    /// The group the user joins.
+    pub group_id: GroupId,
+    /// The user who joins.
+    pub user_id: UserId,
+    /// Whether the user manages the group: an Enterprise key, so leave it unset for open-source
+    /// Metabase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_group_manager: Option<bool>,
+    /// Keys this type does not model, sent as they are.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The body of `PUT /api/permissions/graph`: the revision it applies to and the groups it changes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PermissionsGraphUpdate {
+    /// The revision the change was made against.
+    pub revision: i64,
+    /// Group id → database id → permissions, for the groups that change.
+    pub groups: Map<String, Value>,
+    /// Whether to apply the change even when the revision is stale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+    /// Keys this type does not model, sent as they are.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use wiremock::matchers::{body_json, method, path};
+    use wiremock::matchers::{body_json, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
+    use super::{MembershipCreate, PermissionsGraphUpdate};
     use crate::test_support::api_key_client;
     use crate::{GroupId, MembershipId, MetabaseError, UserId};
 
@@ -123,10 +141,30 @@ mod tests {
             .mount(&server)
             .await;
 
-        let error = api_key_client(&server).permissions().update_graph(3, json!({"1": {}}), false).await.unwrap_err();
+        let groups = json!({"1": {}}).as_object().cloned().unwrap();
+        let body = PermissionsGraphUpdate { revision: 3, groups, ..Default::default() };
+        let error = api_key_client(&server).permissions().update_graph(&body).await.unwrap_err();
 
         assert_eq!(error.status(), Some(409));
         assert!(matches!(&error, MetabaseError::Upstream { message, .. } if message == text), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn forced_graph_update_sends_force_in_the_body_and_the_query() {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path("/api/permissions/graph"))
+            .and(query_param("force", "true"))
+            .and(body_json(json!({"revision": 3, "groups": {}, "force": true})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"revision": 4, "groups": {}})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let body = PermissionsGraphUpdate { revision: 3, force: Some(true), ..Default::default() };
+
+        let graph = api_key_client(&server).permissions().update_graph(&body).await.unwrap();
+
+        assert_eq!(graph.revision, 4);
     }
 
     #[tokio::test]
@@ -142,7 +180,13 @@ mod tests {
             .mount(&server)
             .await;
 
-        let members = api_key_client(&server).permissions().add_member(GroupId(3), UserId(5), false).await.unwrap();
+        let body = MembershipCreate {
+            group_id: GroupId(3),
+            user_id: UserId(5),
+            is_group_manager: None,
+            extra: Default::default(),
+        };
+        let members = api_key_client(&server).permissions().add_member(&body).await.unwrap();
 
         assert_eq!(members[0].membership_id, Some(MembershipId(11)));
         assert_eq!(members[0].user_id, Some(UserId(5)));

@@ -1,12 +1,12 @@
 //! Owns the user routes (`/api/user`, CONTRACT.md §11): list, get, current, create, update,
-//! deactivate and reactivate.
+//! deactivate and reactivate, and the typed create and update bodies.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::MetabaseError;
 use super::ids::{GroupId, UserId};
-use super::models::{User, UserList};
+use super::models::{User, UserGroupMembership, UserList};
 use super::transport::{RequestBody, Transport, param};
 
 /// Says which users `GET /api/user` returns (its `status` parameter).
@@ -30,6 +30,57 @@ impl UserStatus {
             Self::All => "all",
         }
     }
+}
+
+/// The body of `POST /api/user`: `email` is required, the rest is sent only when set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct UserCreate {
+    /// The new user's email address.
+    pub email: String,
+    /// The first name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// The last name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// The groups the user joins (the All Users group is implied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_group_memberships: Option<Vec<UserGroupMembership>>,
+    /// Attributes used for sandboxing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_attributes: Option<Map<String, Value>>,
+    /// Keys this type does not model, sent as they are.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The body of `PUT /api/user/:id`: only the keys that are set are sent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct UserUpdate {
+    /// The new email address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The new first name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// The new last name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Whether the user becomes (or stops being) an administrator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_superuser: Option<bool>,
+    /// The new locale; `Some(None)` sends `null`, which means the site default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Option<String>>,
+    /// The complete set of the user's groups, replacing the current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_group_memberships: Option<Vec<UserGroupMembership>>,
+    /// The complete set of sandboxing attributes, replacing the current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_attributes: Option<Map<String, Value>>,
+    /// Keys this type does not model, sent as they are.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// The answer of a user deactivation.
@@ -82,16 +133,14 @@ impl<'a> Users<'a> {
         self.transport.get_json("/api/user/current", "/api/user/current", &[]).await
     }
 
-    /// Creates (invites) a user from `body` exactly as given (`POST /api/user`; `email` required).
-    pub async fn create(&self, body: Map<String, Value>) -> Result<User, MetabaseError> {
-        let body = RequestBody::Json(Value::Object(body));
-        self.transport.post_json("/api/user", "/api/user", &[], body).await
+    /// Creates (invites) a user (`POST /api/user`).
+    pub async fn create(&self, body: &UserCreate) -> Result<User, MetabaseError> {
+        self.transport.post_json("/api/user", "/api/user", &[], RequestBody::typed(body)).await
     }
 
-    /// Updates an active user with the partial `body` exactly as given (`PUT /api/user/:id`).
-    pub async fn update(&self, id: UserId, body: Map<String, Value>) -> Result<User, MetabaseError> {
-        let body = RequestBody::Json(Value::Object(body));
-        self.transport.put_json("/api/user/{id}", &format!("/api/user/{id}"), &[], body).await
+    /// Updates an active user with the keys `body` sets (`PUT /api/user/:id`).
+    pub async fn update(&self, id: UserId, body: &UserUpdate) -> Result<User, MetabaseError> {
+        self.transport.put_json("/api/user/{id}", &format!("/api/user/{id}"), &[], RequestBody::typed(body)).await
     }
 
     /// Deactivates a user (`DELETE /api/user/:id`, which answers 200 `{"success": true}`).
@@ -120,10 +169,10 @@ impl<'a> Users<'a> {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+    use wiremock::matchers::{body_json, method, path, query_param, query_param_is_missing};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    use super::UserStatus;
+    use super::{UserStatus, UserUpdate};
     use crate::test_support::api_key_client;
     use crate::{GroupId, MetabaseError, UserId};
 
@@ -153,6 +202,23 @@ mod tests {
 
         assert_eq!(users.data[0].id, UserId(8));
         assert_eq!(users.data[0].is_active, Some(false));
+    }
+
+    #[tokio::test]
+    async fn update_sends_a_null_locale_and_nothing_unset() {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path("/api/user/8"))
+            .and(body_json(json!({"first_name": "Ada", "locale": null})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 8, "first_name": "Ada"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let body = UserUpdate { first_name: Some("Ada".into()), locale: Some(None), ..Default::default() };
+
+        let updated = api_key_client(&server).users().update(UserId(8), &body).await.unwrap();
+
+        assert_eq!(updated.first_name.as_deref(), Some("Ada"));
     }
 
     #[tokio::test]

@@ -57,6 +57,9 @@ pub struct Database {
     /// The sync and scan schedules.
     #[serde(default)]
     pub schedules: Option<Value>,
+    /// The database server's version, e.g. `{"flavor": "PostgreSQL", "version": "16.2"}`.
+    #[serde(default)]
+    pub dbms_version: Option<Value>,
     /// Whether the caller may manage the database (the hyphenated `can-manage` key).
     #[serde(default, rename = "can-manage")]
     pub can_manage: Option<bool>,
@@ -122,6 +125,17 @@ pub struct DatabaseList {
     pub extra: Map<String, Value>,
 }
 
+/// The answer of `POST /api/database/:id/sync_schema`, normally `{"status": "ok"}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// Metabase's status word, `ok` when the sync was queued.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Every other key, verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -143,7 +157,7 @@ mod tests {
         assert_eq!(database.can_manage, Some(true));
         assert_eq!(database.tables[0].id, TableId(9));
         assert!(database.tables[0].extra.contains_key("fields"));
-        assert!(database.extra.contains_key("dbms_version"));
+        assert_eq!(database.dbms_version, Some(json!({"flavor": "H2"})));
         assert!(!database.extra.contains_key("can-manage"));
     }
 }

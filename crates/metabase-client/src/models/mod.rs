@@ -16,12 +16,12 @@ mod search;
 mod session;
 mod user;
 
-pub use self::alert::Alert;
+pub use self::alert::{Alert, AlertCard, AlertChannel};
 pub use self::card::Card;
 pub use self::collection::{Collection, CollectionItem, CollectionTreeNode, ItemsPage};
 pub use self::common::LastEditInfo;
 pub use self::dashboard::{DashCard, Dashboard, DashboardTab};
-pub use self::database::{Database, DatabaseList, Table};
+pub use self::database::{Database, DatabaseList, SyncStatus, Table};
 pub use self::permissions::{GroupMember, PermissionGroup, PermissionsGraph};
 pub use self::search::{SearchResponse, SearchResult};
 pub use self::session::{SessionProperties, VersionInfo};

@@ -6,6 +6,7 @@ use std::fmt;
 
 use reqwest::header::HeaderValue;
 use reqwest::{Method, Url};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ConfigError;
@@ -24,6 +25,15 @@ pub enum RequestBody {
     Json(Value),
     /// A form body (`application/x-www-form-urlencoded`), as ordered pairs.
     Form(Vec<(String, String)>),
+}
+
+impl RequestBody {
+    /// Returns the JSON body of a typed request body.
+    pub(crate) fn typed(body: &impl Serialize) -> Self {
+        // Request bodies hold strings, numbers and JSON maps with string keys, which always
+        // serialize (as in `serde_json::json!`).
+        Self::Json(serde_json::to_value(body).expect("a request body serializes to JSON"))
+    }
 }
 
 impl fmt::Debug for RequestBody {
