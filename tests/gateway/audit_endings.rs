@@ -14,6 +14,7 @@ use metabase_grpc::streaming::wire::{Chunk, QueryResultChunk};
 use tonic::Code;
 
 use crate::policed::{Policed, from, policed, policed_with};
+use crate::support::unhurried;
 
 const POLICY: &str = r#"version: 1
 credentials:
@@ -68,7 +69,8 @@ async fn a_write_cancelled_by_its_caller_leaves_one_event() {
 #[tokio::test]
 async fn a_write_past_its_deadline_and_one_whose_caller_vanished_after_metabase_applied_it_are_in_the_trail() {
     let stack = policed(POLICY, None).await;
-    let mut collections = CollectionServiceClient::new(stack.channel.clone());
+    let (transport, origin) = unhurried(&stack.gateway.endpoint());
+    let mut collections = CollectionServiceClient::with_origin(transport, origin);
     stack.emulator.faults().add(Fault::on("POST", "/api/collection").answer_after(Duration::from_millis(800)).times(1));
 
     let mut request = create("Applied late");

@@ -14,7 +14,7 @@ use tonic::Code;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{error_info, gateway, gateway_config, start, start_with, structure};
+use crate::support::{error_info, gateway, gateway_config, start, start_with, structure, unhurried};
 
 async fn mocked(server: &MockServer) -> (metabase_grpc::server::GatewayHandle, tonic::transport::Channel) {
     Mock::given(method("GET"))
@@ -153,7 +153,8 @@ async fn a_passed_deadline_is_deadline_exceeded_and_drops_the_upstream_call() {
     let mut request = tonic::Request::new(get_card(1));
     request.set_timeout(Duration::from_millis(300));
     let started = std::time::Instant::now();
-    let status = stack.cards().get_card(request).await.unwrap_err();
+    let (transport, origin) = unhurried(&stack.gateway.endpoint());
+    let status = CardServiceClient::with_origin(transport, origin).get_card(request).await.unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert_eq!(error_info(&status).0, "DEADLINE_EXCEEDED");
     assert!(started.elapsed() < Duration::from_secs(2), "answered at the deadline, not after the upstream");

@@ -13,7 +13,7 @@ use metabase_grpc::pb::v1::{
 use metabase_grpc::streaming::wire::{Chunk, QueryResultChunk};
 use tonic::Code;
 
-use crate::support::{Stack, error_info, start, structure};
+use crate::support::{Stack, error_info, start, structure, unhurried};
 
 /// Everything a stream delivered; rows are kept only up to `keep` (counts are always exact).
 pub struct Collected {
@@ -238,7 +238,8 @@ async fn a_streams_lifetime_is_bounded_by_the_callers_deadline() {
     let mut request = tonic::Request::new(native("SELECT ID FROM EVENTS", 0));
     request.set_timeout(Duration::from_millis(700));
     let started = std::time::Instant::now();
-    let outcome = match DatasetServiceClient::new(stack.channel.clone()).run_query(request).await {
+    let (transport, origin) = unhurried(&stack.gateway.endpoint());
+    let outcome = match DatasetServiceClient::with_origin(transport, origin).run_query(request).await {
         Ok(response) => collect(response.into_inner(), 0).await.err(),
         Err(status) => Some(status),
     };

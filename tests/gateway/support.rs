@@ -4,6 +4,8 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use metabase_emulator::{EmulatorConfig, EmulatorHandle};
 use metabase_grpc::config::GatewayConfig;
 use metabase_grpc::metabase::{ClientConfig, Credential};
@@ -45,6 +47,19 @@ pub async fn gateway(mut config: GatewayConfig) -> (GatewayHandle, Channel) {
     let handle = server::start(config, listener).await.expect("gateway starts");
     let channel = Channel::from_shared(handle.endpoint()).expect("endpoint").connect().await.expect("connect");
     (handle, channel)
+}
+
+/// A plain HTTP/2 transport to the gateway that leaves the caller's deadline to the server.
+pub type Unhurried = hyper_util::client::legacy::Client<HttpConnector, tonic::body::Body>;
+
+/// Returns an [`Unhurried`] transport and the origin to give a generated client's `with_origin`.
+///
+/// tonic's `Channel` enforces a request's `grpc-timeout` itself and answers `CANCELLED` when its
+/// own timer fires, which races the gateway's `DEADLINE_EXCEEDED` on a busy machine. This client
+/// sends the header and waits for the gateway's answer, so a test sees what the gateway says.
+pub fn unhurried(endpoint: &str) -> (Unhurried, http::Uri) {
+    let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).http2_only(true).build_http();
+    (client, endpoint.parse().expect("gateway endpoint"))
 }
 
 /// Starts an emulator and a gateway using the admin API key.
