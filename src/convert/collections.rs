@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::json::Fields;
-use super::{BodyBuilder, collection_ref, collection_value};
+use super::{BodyBuilder, collection_value, legacy_collection_ref as collection_ref};
 use crate::error::GatewayError;
 use crate::pb::v1::{Collection, CollectionItem, CollectionTreeNode, CreateCollectionRequest, UpdateCollectionRequest};
 

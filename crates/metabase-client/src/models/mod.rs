@@ -17,10 +17,13 @@ mod session;
 mod user;
 
 pub use self::alert::Alert;
-pub use self::card::Card;
+pub use self::card::{Card, CardCreate, CardUpdate};
 pub use self::collection::{Collection, CollectionItem, CollectionTreeNode, ItemsPage};
-pub use self::common::LastEditInfo;
-pub use self::dashboard::{DashCard, Dashboard, DashboardTab};
+pub use self::common::{CollectionSummary, LastEditInfo};
+pub use self::dashboard::{
+    DashCard, DashCardUpdate, Dashboard, DashboardCreate, DashboardTab, DashboardUpdate, HydratedCard, SeriesCard,
+    TabUpdate,
+};
 pub use self::database::{Database, DatabaseList, Table};
 pub use self::permissions::{GroupMember, PermissionGroup, PermissionsGraph};
 pub use self::search::{SearchResponse, SearchResult};

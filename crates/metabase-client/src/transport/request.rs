@@ -26,6 +26,14 @@ pub enum RequestBody {
     Form(Vec<(String, String)>),
 }
 
+impl RequestBody {
+    /// Returns a typed body (the client's create and update bodies) as JSON. Those types have
+    /// string keys and JSON values only, so serializing them cannot fail.
+    pub(crate) fn typed<T: serde::Serialize>(body: &T) -> Self {
+        Self::Json(serde_json::to_value(body).unwrap_or_default())
+    }
+}
+
 impl fmt::Debug for RequestBody {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
