@@ -77,20 +77,3 @@ impl BodyBuilder {
         self.0
     }
 }
-
-/// Reads a Metabase collection id (`null` or `"root"` for the root) as a `CollectionRef`.
-pub fn legacy_collection_ref(value: &Value) -> Option<CollectionRef> {
-    let collection = match value {
-        Value::Number(number) => collection_ref::Collection::Id(number.as_i64().unwrap_or_default()),
-        _ => collection_ref::Collection::Root(true),
-    };
-    Some(CollectionRef { collection: Some(collection) })
-}
-
-/// Returns the Metabase value for a `CollectionRef`: an id, or `null` for the root.
-pub fn collection_value(reference: &CollectionRef) -> Value {
-    match reference.collection {
-        Some(collection_ref::Collection::Id(id)) => Value::from(id),
-        Some(collection_ref::Collection::Root(_)) | None => Value::Null,
-    }
-}

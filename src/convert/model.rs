@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::json::{from_proto_value, to_list, to_struct, to_timestamp};
+use crate::metabase::CollectionKey;
 
 /// Returns a JSON object field as a `Struct`; anything that is not an object reads as unset.
 pub(crate) fn object(value: Option<Value>) -> Option<Struct> {
@@ -34,6 +35,14 @@ pub(crate) fn timestamp(text: Option<&str>) -> Option<Timestamp> {
 /// Returns an integer as the `int32` a message carries; unset when absent or out of range.
 pub(crate) fn small(value: Option<i64>) -> Option<i32> {
     value.and_then(|value| i32::try_from(value).ok())
+}
+
+/// Returns a collection key's numeric id; `None` for the root (`"root"`).
+pub(crate) fn key_id(key: &CollectionKey) -> Option<i64> {
+    match key {
+        CollectionKey::Id(id) => Some(id.get()),
+        CollectionKey::Named(name) => name.parse().ok(),
+    }
 }
 
 /// Returns a typed model part as JSON, for the `extra` Struct.

@@ -18,7 +18,9 @@ mod user;
 
 pub use self::alert::Alert;
 pub use self::card::{Card, CardCreate, CardUpdate};
-pub use self::collection::{Collection, CollectionItem, CollectionTreeNode, ItemsPage};
+pub use self::collection::{
+    Collection, CollectionCreate, CollectionItem, CollectionTreeNode, CollectionUpdate, ItemsPage,
+};
 pub use self::common::{CollectionSummary, LastEditInfo};
 pub use self::dashboard::{
     DashCard, DashCardUpdate, Dashboard, DashboardCreate, DashboardTab, DashboardUpdate, HydratedCard, SeriesCard,
@@ -26,6 +28,6 @@ pub use self::dashboard::{
 };
 pub use self::database::{Database, DatabaseList, Table};
 pub use self::permissions::{GroupMember, PermissionGroup, PermissionsGraph};
-pub use self::search::{SearchResponse, SearchResult};
+pub use self::search::{SearchDashboard, SearchResponse, SearchResult};
 pub use self::session::{SessionProperties, VersionInfo};
 pub use self::user::{User, UserGroupMembership, UserList};
