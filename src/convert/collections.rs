@@ -183,7 +183,7 @@ mod tests {
         let create = CreateCollectionRequest {
             name: "Sales".into(),
             description: Some("  ".into()),
-            parent_id: root.clone(),
+            parent_id: root,
             ..Default::default()
         };
         let cases = [
