@@ -1,144 +1,301 @@
-//! Dashboards: Metabase's dashboard (with dashcards and tabs) to `Dashboard`, and the bodies.
+//! Dashboards: the client's dashboard model (with dashcards and tabs) to `Dashboard`, and the
+//! create and update requests to the client's `DashboardCreate` and `DashboardUpdate` bodies.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::json::{Fields, from_struct};
-use super::{BodyBuilder, cards, collection_ref, collection_value};
+use super::cards::{empty_clears, zero_clears};
+use super::collection_ref;
+use super::collection_target;
+use super::json::from_struct;
+use super::model::{extra, json_of, list, list_items, object, small, timestamp};
 use crate::error::GatewayError;
-use crate::pb::v1::{CreateDashboardRequest, Dashboard, DashboardCard, DashboardTab, UpdateDashboardRequest};
+use crate::metabase::{
+    CardId, DashCard as UpstreamDashCard, DashCardId, DashCardUpdate, Dashboard as UpstreamDashboard, DashboardCreate,
+    DashboardTab as UpstreamTab, DashboardUpdate, HydratedCard, TabId, TabUpdate,
+};
+use crate::pb::v1::{Card, CreateDashboardRequest, Dashboard, DashboardCard, DashboardTab, UpdateDashboardRequest};
 
-/// Converts Metabase's dashboard JSON.
-pub fn dashboard(value: Value) -> Dashboard {
-    let mut fields = Fields::new(value);
-    Dashboard {
-        id: fields.int("id"),
-        entity_id: fields.string("entity_id"),
-        name: fields.string("name"),
-        description: fields.opt_string("description"),
-        archived: fields.bool("archived"),
-        collection_id: collection_ref(&fields.take("collection_id")),
-        collection_position: fields.opt_i32("collection_position"),
-        creator_id: fields.int("creator_id"),
-        parameters: fields.list("parameters"),
-        dashcards: fields.objects("dashcards").into_iter().map(dashcard).collect(),
-        tabs: fields.objects("tabs").into_iter().map(tab).collect(),
-        width: fields.opt_string("width"),
-        auto_apply_filters: fields.bool("auto_apply_filters"),
-        cache_ttl: fields.opt_i32("cache_ttl"),
-        created_at: fields.timestamp("created_at"),
-        updated_at: fields.timestamp("updated_at"),
-        can_write: fields.opt_bool("can_write"),
-        extra: fields.extra(),
+impl From<UpstreamDashboard> for Dashboard {
+    fn from(dashboard: UpstreamDashboard) -> Self {
+        Dashboard {
+            id: dashboard.id.get(),
+            entity_id: dashboard.entity_id.unwrap_or_default(),
+            name: dashboard.name.unwrap_or_default(),
+            description: dashboard.description,
+            archived: dashboard.archived,
+            collection_id: collection_ref(dashboard.collection_id),
+            collection_position: small(dashboard.collection_position),
+            creator_id: dashboard.creator_id.map(|id| id.get()).unwrap_or_default(),
+            parameters: list(dashboard.parameters),
+            dashcards: dashboard.dashcards.into_iter().map(DashboardCard::from).collect(),
+            tabs: dashboard.tabs.into_iter().map(DashboardTab::from).collect(),
+            width: dashboard.width,
+            auto_apply_filters: dashboard.auto_apply_filters.unwrap_or_default(),
+            cache_ttl: small(dashboard.cache_ttl),
+            created_at: timestamp(dashboard.created_at.as_deref()),
+            updated_at: timestamp(dashboard.updated_at.as_deref()),
+            can_write: dashboard.can_write,
+            extra: extra(
+                dashboard.extra,
+                [
+                    ("collection", json_of(dashboard.collection.as_ref())),
+                    ("last-edit-info", json_of(dashboard.last_edit_info.as_ref())),
+                ],
+            ),
+        }
     }
 }
 
-fn dashcard(value: Value) -> DashboardCard {
-    let mut fields = Fields::new(value);
-    let card = match fields.take("card") {
-        Value::Object(card) if card.contains_key("name") => Some(cards::card(Value::Object(card))),
-        _ => None,
-    };
-    DashboardCard {
-        id: fields.int("id"),
-        card_id: fields.opt_int("card_id"),
-        dashboard_tab_id: fields.opt_int("dashboard_tab_id"),
-        row: fields.opt_i32("row").unwrap_or_default(),
-        col: fields.opt_i32("col").unwrap_or_default(),
-        size_x: fields.opt_i32("size_x").unwrap_or_default(),
-        size_y: fields.opt_i32("size_y").unwrap_or_default(),
-        parameter_mappings: fields.list("parameter_mappings"),
-        visualization_settings: fields.structure("visualization_settings"),
-        series: fields.list("series"),
-        card,
-        extra: fields.extra(),
+impl From<UpstreamDashCard> for DashboardCard {
+    fn from(dashcard: UpstreamDashCard) -> Self {
+        // Only a card with a name is one the caller may read; `{"id": n}` says nothing more.
+        let card = match dashcard.card {
+            Some(HydratedCard::Card(card)) if card.name.is_some() => Some(Card::from(*card)),
+            _ => None,
+        };
+        let series = dashcard.series.iter().filter_map(|card| json_of(Some(card))).collect();
+        DashboardCard {
+            id: dashcard.id.get(),
+            card_id: dashcard.card_id.map(|id| id.get()),
+            dashboard_tab_id: dashcard.dashboard_tab_id.map(|id| id.get()),
+            row: small(dashcard.row).unwrap_or_default(),
+            col: small(dashcard.col).unwrap_or_default(),
+            size_x: small(dashcard.size_x).unwrap_or_default(),
+            size_y: small(dashcard.size_y).unwrap_or_default(),
+            parameter_mappings: list(dashcard.parameter_mappings),
+            visualization_settings: object(dashcard.visualization_settings),
+            series: list(series),
+            card,
+            extra: extra(
+                dashcard.extra,
+                [
+                    ("dashboard_id", dashcard.dashboard_id.map(|id| Value::from(id.get()))),
+                    ("created_at", dashcard.created_at.map(Value::from)),
+                    ("updated_at", dashcard.updated_at.map(Value::from)),
+                ],
+            ),
+        }
     }
 }
 
-fn tab(value: Value) -> DashboardTab {
-    let mut fields = Fields::new(value);
-    DashboardTab {
-        id: fields.int("id"),
-        name: fields.string("name"),
-        position: fields.opt_i32("position").unwrap_or_default(),
-        extra: fields.extra(),
+impl From<UpstreamTab> for DashboardTab {
+    fn from(tab: UpstreamTab) -> Self {
+        DashboardTab {
+            id: tab.id.get(),
+            name: tab.name.unwrap_or_default(),
+            position: small(tab.position).unwrap_or_default(),
+            extra: extra(
+                tab.extra,
+                [
+                    ("dashboard_id", tab.dashboard_id.map(|id| Value::from(id.get()))),
+                    ("created_at", tab.created_at.map(Value::from)),
+                    ("updated_at", tab.updated_at.map(Value::from)),
+                ],
+            ),
+        }
     }
 }
 
-/// Builds `POST /api/dashboard`'s body.
-pub fn create_body(request: CreateDashboardRequest) -> Result<Map<String, Value>, GatewayError> {
-    if request.name.trim().is_empty() {
-        return Err(GatewayError::invalid_argument("name", "name is required"));
+impl TryFrom<CreateDashboardRequest> for DashboardCreate {
+    type Error = GatewayError;
+
+    fn try_from(request: CreateDashboardRequest) -> Result<Self, GatewayError> {
+        if request.name.trim().is_empty() {
+            return Err(GatewayError::invalid_argument("name", "name is required"));
+        }
+        Ok(DashboardCreate {
+            name: request.name,
+            description: request.description,
+            parameters: request.parameters.map(list_items),
+            cache_ttl: request.cache_ttl.map(i64::from),
+            collection_id: request.collection_id.as_ref().map(collection_target),
+            collection_position: request.collection_position.map(i64::from),
+            extra: Map::new(),
+        })
     }
-    Ok(BodyBuilder::default()
-        .set("name", request.name)
-        .maybe("description", request.description)
-        .list("parameters", request.parameters)
-        .maybe("cache_ttl", request.cache_ttl)
-        .maybe("collection_id", request.collection_id.as_ref().map(collection_value))
-        .maybe("collection_position", request.collection_position)
-        .build())
 }
 
-fn dashcard_body(card: DashboardCard) -> Value {
-    let mut body = card.extra.map(from_struct).unwrap_or_default();
-    body.insert("id".into(), json!(card.id));
-    body.insert("card_id".into(), json!(card.card_id));
-    body.insert("dashboard_tab_id".into(), json!(card.dashboard_tab_id));
-    body.insert("row".into(), json!(card.row));
-    body.insert("col".into(), json!(card.col));
-    body.insert("size_x".into(), json!(card.size_x));
-    body.insert("size_y".into(), json!(card.size_y));
-    if let Some(mappings) = card.parameter_mappings {
-        body.insert("parameter_mappings".into(), super::json::from_list(mappings));
-    }
-    if let Some(settings) = card.visualization_settings {
-        body.insert("visualization_settings".into(), Value::Object(from_struct(settings)));
-    }
-    if let Some(series) = card.series {
-        body.insert("series".into(), super::json::from_list(series));
-    }
-    Value::Object(body)
+/// Returns a caller's `extra` without the keys the typed body sends itself.
+fn untyped(extra: Option<prost_types::Struct>, typed: &[&str]) -> Map<String, Value> {
+    let mut map = extra.map(from_struct).unwrap_or_default();
+    map.retain(|key, _| !typed.contains(&key.as_str()));
+    map
 }
 
-fn tab_body(tab: DashboardTab) -> Value {
-    let mut body = tab.extra.map(from_struct).unwrap_or_default();
-    body.insert("id".into(), json!(tab.id));
-    body.insert("name".into(), json!(tab.name));
-    Value::Object(body)
+impl From<DashboardCard> for DashCardUpdate {
+    fn from(dashcard: DashboardCard) -> Self {
+        let mut sent = vec!["id", "card_id", "dashboard_tab_id", "row", "col", "size_x", "size_y"];
+        let optional = [
+            ("parameter_mappings", dashcard.parameter_mappings.is_some()),
+            ("visualization_settings", dashcard.visualization_settings.is_some()),
+            ("series", dashcard.series.is_some()),
+        ];
+        sent.extend(optional.into_iter().filter(|(_, set)| *set).map(|(key, _)| key));
+        DashCardUpdate {
+            id: DashCardId(dashcard.id),
+            card_id: dashcard.card_id.map(CardId),
+            dashboard_tab_id: dashcard.dashboard_tab_id.map(TabId),
+            row: dashcard.row.into(),
+            col: dashcard.col.into(),
+            size_x: dashcard.size_x.into(),
+            size_y: dashcard.size_y.into(),
+            parameter_mappings: dashcard.parameter_mappings.map(list_items),
+            visualization_settings: dashcard.visualization_settings.map(from_struct),
+            series: dashcard.series.map(list_items),
+            extra: untyped(dashcard.extra, &sent),
+        }
+    }
 }
 
-/// Builds `PUT /api/dashboard/:id`'s body; `dashcards` and `tabs` are sent as complete sets when
-/// the caller set them (or asked to replace them with nothing).
-pub fn update_body(request: UpdateDashboardRequest) -> Map<String, Value> {
-    let mut body = BodyBuilder::default()
-        .maybe("name", request.name)
-        .maybe(
-            "description",
-            request.description.map(|text| if text.is_empty() { Value::Null } else { Value::String(text) }),
-        )
-        .maybe("archived", request.archived)
-        .maybe("collection_id", request.collection_id.as_ref().map(collection_value))
-        .maybe(
-            "collection_position",
-            request.collection_position.map(|position| if position == 0 { Value::Null } else { json!(position) }),
-        )
-        .list("parameters", request.parameters)
-        .maybe("width", request.width)
-        .maybe("auto_apply_filters", request.auto_apply_filters)
-        .maybe("cache_ttl", request.cache_ttl.map(|ttl| if ttl == 0 { Value::Null } else { json!(ttl) }))
-        .maybe("caveats", request.caveats)
-        .maybe("points_of_interest", request.points_of_interest)
-        .maybe("show_in_getting_started", request.show_in_getting_started)
-        .maybe("enable_embedding", request.enable_embedding)
-        .maybe("embedding_type", request.embedding_type)
-        .structure("embedding_params", request.embedding_params)
-        .maybe("position", request.position.map(|position| if position == 0 { Value::Null } else { json!(position) }))
-        .build();
-    if request.replace_tabs || !request.tabs.is_empty() {
-        body.insert("tabs".into(), Value::Array(request.tabs.into_iter().map(tab_body).collect()));
+impl From<DashboardTab> for TabUpdate {
+    fn from(tab: DashboardTab) -> Self {
+        TabUpdate { id: TabId(tab.id), name: tab.name, extra: untyped(tab.extra, &["id", "name"]) }
     }
-    if request.replace_dashcards || !request.dashcards.is_empty() {
-        body.insert("dashcards".into(), Value::Array(request.dashcards.into_iter().map(dashcard_body).collect()));
+}
+
+impl From<UpdateDashboardRequest> for DashboardUpdate {
+    fn from(request: UpdateDashboardRequest) -> Self {
+        let tabs = (request.replace_tabs || !request.tabs.is_empty())
+            .then(|| request.tabs.into_iter().map(TabUpdate::from).collect());
+        let dashcards = (request.replace_dashcards || !request.dashcards.is_empty())
+            .then(|| request.dashcards.into_iter().map(DashCardUpdate::from).collect());
+        DashboardUpdate {
+            name: request.name,
+            description: empty_clears(request.description),
+            archived: request.archived,
+            collection_id: request.collection_id.as_ref().map(collection_target),
+            collection_position: zero_clears(request.collection_position.map(i64::from), |position| position),
+            parameters: request.parameters.map(list_items),
+            width: request.width,
+            auto_apply_filters: request.auto_apply_filters,
+            cache_ttl: zero_clears(request.cache_ttl.map(i64::from), |ttl| ttl),
+            caveats: request.caveats,
+            points_of_interest: request.points_of_interest,
+            show_in_getting_started: request.show_in_getting_started,
+            enable_embedding: request.enable_embedding,
+            embedding_type: request.embedding_type,
+            embedding_params: request.embedding_params.map(from_struct),
+            position: zero_clears(request.position.map(i64::from), |position| position),
+            tabs,
+            dashcards,
+            extra: Map::new(),
+        }
     }
-    body
+}
+
+/// Returns the cards a requested dashcard's series names, by the `id` of each series entry the
+/// caller sent.
+pub(crate) fn series_card_ids(dashcard: &DashCardUpdate) -> Vec<CardId> {
+    let series = dashcard.series.iter().flatten();
+    series.filter_map(|card| card.get("id").and_then(Value::as_i64)).map(CardId).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::convert::json::{to_list, to_struct};
+    use crate::pb::v1::{CollectionRef, collection_ref};
+
+    fn dashboard(value: Value) -> Dashboard {
+        Dashboard::from(serde_json::from_value::<UpstreamDashboard>(value).unwrap())
+    }
+
+    fn object_of(value: Value) -> prost_types::Struct {
+        to_struct(value.as_object().cloned().unwrap())
+    }
+
+    #[test]
+    fn a_dashboard_reads_its_dashcards_tabs_and_keeps_unknown_keys_in_extra() {
+        let converted = dashboard(json!({
+            "id": 3, "name": "Sales", "collection_id": 2, "auto_apply_filters": true, "param_fields": {},
+            "collection": {"id": 2, "location": "/"},
+            "dashcards": [
+                {"id": 10, "card_id": 42, "card": {"id": 42, "name": "Orders"}, "row": 1, "size_x": 6,
+                 "series": [{"id": 9, "name": "Refunds"}], "inline_parameters": [], "dashboard_id": 3},
+                {"id": 11, "card_id": 43, "card": {"id": 43}},
+                {"id": 12, "card_id": null, "card": {"query_average_duration": null},
+                 "visualization_settings": {"text": "hi"}}
+            ],
+            "tabs": [{"id": 1, "name": "Overview", "position": 0, "entity_id": "abc"}]
+        }));
+
+        assert_eq!(converted.collection_id.unwrap().collection, Some(collection_ref::Collection::Id(2)));
+        assert!(converted.auto_apply_filters);
+        let extra = from_struct(converted.extra.unwrap());
+        assert!(extra.contains_key("param_fields"));
+        assert_eq!(extra["collection"], json!({"id": 2, "location": "/"}));
+        let [placed, unreadable, text] = &converted.dashcards[..] else { panic!("three dashcards") };
+        assert_eq!(placed.card.as_ref().map(|card| card.name.as_str()), Some("Orders"));
+        assert_eq!((placed.row, placed.size_x), (1, 6));
+        assert_eq!(
+            crate::convert::json::from_list(placed.series.clone().unwrap()),
+            json!([{"id": 9, "name": "Refunds"}])
+        );
+        let placed_extra = from_struct(placed.extra.clone().unwrap());
+        assert_eq!((&placed_extra["inline_parameters"], &placed_extra["dashboard_id"]), (&json!([]), &json!(3)));
+        assert_eq!((unreadable.card_id, &unreadable.card), (Some(43), &None));
+        assert_eq!((text.card_id, &text.card), (None, &None));
+        assert!(text.visualization_settings.is_some());
+        assert_eq!(converted.tabs[0].name, "Overview");
+        assert!(converted.tabs[0].extra.as_ref().unwrap().fields.contains_key("entity_id"));
+    }
+
+    #[test]
+    fn an_update_sends_only_what_the_caller_set_with_nulls_for_cleared_values() {
+        let root = Some(CollectionRef { collection: Some(collection_ref::Collection::Root(true)) });
+        let cases = [
+            (UpdateDashboardRequest::default(), json!({})),
+            (UpdateDashboardRequest { collection_id: root, ..Default::default() }, json!({"collection_id": null})),
+            (
+                UpdateDashboardRequest { description: Some(String::new()), ..Default::default() },
+                json!({"description": null}),
+            ),
+            (
+                UpdateDashboardRequest { cache_ttl: Some(0), position: Some(2), ..Default::default() },
+                json!({"cache_ttl": null, "position": 2}),
+            ),
+            (UpdateDashboardRequest { replace_dashcards: true, ..Default::default() }, json!({"dashcards": []})),
+            (
+                UpdateDashboardRequest { replace_tabs: true, width: Some("full".into()), ..Default::default() },
+                json!({"width": "full", "tabs": []}),
+            ),
+        ];
+        for (request, expected) in cases {
+            assert_eq!(serde_json::to_value(DashboardUpdate::from(request)).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn a_dashcard_sends_its_place_its_extra_keys_and_typed_values_over_extra_ones() {
+        let dashcard = DashboardCard {
+            id: -1,
+            card_id: Some(42),
+            size_x: 4,
+            size_y: 3,
+            series: Some(to_list(vec![json!({"id": 9})])),
+            extra: Some(object_of(json!({"inline_parameters": [], "row": 7, "series": [], "parameter_mappings": [1]}))),
+            ..Default::default()
+        };
+
+        let body = DashCardUpdate::from(dashcard);
+
+        assert_eq!(series_card_ids(&body), [CardId(9)]);
+        assert_eq!(
+            serde_json::to_value(body).unwrap(),
+            json!({"id": -1, "card_id": 42, "dashboard_tab_id": null, "row": 0, "col": 0, "size_x": 4, "size_y": 3,
+                   "series": [{"id": 9}], "inline_parameters": [], "parameter_mappings": [1]})
+        );
+    }
+
+    #[test]
+    fn a_create_needs_a_name_and_sends_null_for_the_root_collection() {
+        let root = Some(CollectionRef { collection: Some(collection_ref::Collection::Root(true)) });
+        let refused = DashboardCreate::try_from(CreateDashboardRequest { name: " ".into(), ..Default::default() });
+        assert!(matches!(refused, Err(GatewayError::InvalidArgument { field, .. }) if field == "name"));
+        let request = CreateDashboardRequest { name: "Sales".into(), collection_id: root, ..Default::default() };
+        let body = serde_json::to_value(DashboardCreate::try_from(request).unwrap()).unwrap();
+        assert_eq!(body, json!({"name": "Sales", "collection_id": null}));
+    }
 }

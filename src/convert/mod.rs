@@ -1,6 +1,6 @@
-//! Conversions between protobuf messages and Metabase's JSON, in one place: each resource turns
-//! from Metabase's object into its message (typed fields, everything else in `extra`), and each
-//! create or update request turns into the body Metabase expects, holding only what the caller
+//! Conversions between protobuf messages and Metabase's models, in one place: each resource turns
+//! from the client's typed model into its message (typed fields, everything else in `extra`), and
+//! each create or update request turns into the client's typed body, holding only what the caller
 //! set.
 
 pub(crate) mod alerts;
@@ -9,6 +9,7 @@ pub(crate) mod collections;
 pub(crate) mod dashboards;
 pub(crate) mod databases;
 pub mod json;
+pub(crate) mod model;
 pub(crate) mod paging;
 pub(crate) mod permissions;
 pub(crate) mod search;
@@ -16,6 +17,7 @@ pub(crate) mod users;
 
 use serde_json::{Map, Value};
 
+use crate::metabase::CollectionId;
 use crate::pb::v1::{CollectionRef, collection_ref};
 
 /// Returns a model as JSON (every model serializes back to Metabase's keys, `extra` included).
@@ -23,20 +25,21 @@ pub fn to_json<T: serde::Serialize>(model: &T) -> Value {
     serde_json::to_value(model).unwrap_or(Value::Null)
 }
 
-/// Reads a Metabase collection id (`null` or `"root"` for the root) as a `CollectionRef`.
-pub fn collection_ref(value: &Value) -> Option<CollectionRef> {
-    let collection = match value {
-        Value::Number(number) => collection_ref::Collection::Id(number.as_i64().unwrap_or_default()),
-        _ => collection_ref::Collection::Root(true),
+/// Returns a model's collection id (`None` is the root) as a `CollectionRef`.
+pub(crate) fn collection_ref(id: Option<CollectionId>) -> Option<CollectionRef> {
+    let collection = match id {
+        Some(id) => collection_ref::Collection::Id(id.get()),
+        None => collection_ref::Collection::Root(true),
     };
     Some(CollectionRef { collection: Some(collection) })
 }
 
-/// Returns the Metabase value for a `CollectionRef`: an id, or `null` for the root.
-pub fn collection_value(reference: &CollectionRef) -> Value {
+/// Returns the collection a `CollectionRef` names: an id, or `None` for the root (sent to
+/// Metabase as `null`).
+pub(crate) fn collection_target(reference: &CollectionRef) -> Option<CollectionId> {
     match reference.collection {
-        Some(collection_ref::Collection::Id(id)) => Value::from(id),
-        Some(collection_ref::Collection::Root(_)) | None => Value::Null,
+        Some(collection_ref::Collection::Id(id)) => Some(CollectionId(id)),
+        Some(collection_ref::Collection::Root(_)) | None => None,
     }
 }
 

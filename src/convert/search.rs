@@ -1,41 +1,97 @@
-//! Search results.
+//! Search: the client's search hit model to `SearchResult`.
 
 use serde_json::Value;
 
-use super::json::Fields;
+use super::model::{extra, key_id, timestamp};
+use crate::metabase::{CollectionSummary, SearchResult as UpstreamResult};
 use crate::pb::v1::{SearchCollection, SearchResult};
 
-/// Converts one search result.
-pub fn result(value: Value) -> SearchResult {
-    let mut fields = Fields::new(value);
-    let collection = match fields.take("collection") {
-        Value::Object(collection) => {
-            let mut collection_fields = Fields::new(Value::Object(collection));
-            Some(SearchCollection {
-                id: collection_fields.opt_int("id"),
-                name: collection_fields.string("name"),
-                authority_level: collection_fields.opt_string("authority_level"),
-                extra: collection_fields.extra(),
-            })
+impl From<CollectionSummary> for SearchCollection {
+    fn from(collection: CollectionSummary) -> Self {
+        SearchCollection {
+            id: collection.id.as_ref().and_then(key_id),
+            name: collection.name.unwrap_or_default(),
+            authority_level: collection.authority_level,
+            extra: extra(collection.extra, [("location", collection.location.map(Value::from))]),
         }
-        _ => None,
-    };
-    let dashboard_id = match fields.take("dashboard") {
-        Value::Object(dashboard) => dashboard.get("id").and_then(Value::as_i64),
-        _ => None,
-    };
-    SearchResult {
-        model: fields.string("model"),
-        id: fields.int("id"),
-        name: fields.string("name"),
-        description: fields.opt_string("description"),
-        archived: fields.bool("archived"),
-        collection,
-        database_id: fields.opt_int("database_id"),
-        table_id: fields.opt_int("table_id"),
-        dashboard_id,
-        created_at: fields.timestamp("created_at"),
-        updated_at: fields.timestamp("updated_at"),
-        extra: fields.extra(),
+    }
+}
+
+impl From<UpstreamResult> for SearchResult {
+    fn from(result: UpstreamResult) -> Self {
+        let id = result.id_as_i64().unwrap_or_default();
+        SearchResult {
+            model: result.model.unwrap_or_default(),
+            id,
+            name: result.name.unwrap_or_default(),
+            description: result.description,
+            archived: result.archived,
+            collection: result.collection.map(SearchCollection::from),
+            database_id: result.database_id.map(|id| id.get()),
+            table_id: result.table_id.map(|id| id.get()),
+            dashboard_id: result.dashboard.and_then(|dashboard| dashboard.id).map(|id| id.get()),
+            created_at: timestamp(result.created_at.as_deref()),
+            updated_at: timestamp(result.updated_at.as_deref()),
+            extra: extra(
+                result.extra,
+                [
+                    ("table_name", result.table_name.map(Value::from)),
+                    ("table_schema", result.table_schema.map(Value::from)),
+                    ("last_edited_at", result.last_edited_at.map(Value::from)),
+                ],
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::convert::json::from_struct;
+
+    fn result(value: Value) -> SearchResult {
+        SearchResult::from(serde_json::from_value::<UpstreamResult>(value).unwrap())
+    }
+
+    #[test]
+    fn search_hits_read_ids_collections_and_dashboards_and_keep_unknown_keys_in_extra() {
+        let cases = [
+            (
+                json!({"model": "card", "id": 42, "name": "Orders", "scores": [],
+                    "collection": {"id": 5, "name": "Sales", "authority_level": "official", "type": null},
+                    "dashboard": {"id": 7, "name": "Board"}, "table_name": "ORDERS"}),
+                (42, Some(5), Some(7)),
+            ),
+            (json!({"model": "indexed-entity", "id": "17", "name": "Acme", "scores": []}), (17, None, None)),
+            (
+                json!({"model": "dashboard", "id": 3, "scores": [], "collection": {"id": "root", "name": "Our analytics"}}),
+                (3, None, None),
+            ),
+        ];
+        for (hit, (id, collection, dashboard)) in cases {
+            let converted = result(hit);
+            assert_eq!(converted.id, id);
+            assert_eq!(converted.collection.as_ref().and_then(|collection| collection.id), collection);
+            assert_eq!(converted.dashboard_id, dashboard);
+            let extra = from_struct(converted.extra.unwrap());
+            assert!(extra.contains_key("scores") && !extra.contains_key("dashboard") && !extra.contains_key("name"));
+        }
+    }
+
+    #[test]
+    fn a_search_collection_keeps_its_location_and_other_keys_in_extra() {
+        let converted = result(json!({"model": "card", "id": 1, "table_name": "ORDERS",
+            "collection": {"id": 5, "name": "Sales", "location": "/2/", "effective_ancestors": []}}));
+
+        let collection = converted.collection.unwrap();
+        assert_eq!((collection.id, collection.name.as_str()), (Some(5), "Sales"));
+        let collection_extra = from_struct(collection.extra.unwrap());
+        assert_eq!(
+            (&collection_extra["location"], &collection_extra["effective_ancestors"]),
+            (&json!("/2/"), &json!([]))
+        );
+        assert_eq!(from_struct(converted.extra.unwrap())["table_name"], json!("ORDERS"));
     }
 }

@@ -4,10 +4,12 @@ use tonic::{Request, Response, Status};
 
 use super::queries::check_saved_query;
 use super::{collection_locations, collection_scope, failed, object_scope, total_size};
+use crate::convert::collection_target;
 use crate::convert::paging::Page;
-use crate::convert::{cards, collection_value, to_json};
 use crate::error::GatewayError;
-use crate::metabase::{Card as UpstreamCard, CardFilter as UpstreamFilter, CardId, DashboardId};
+use crate::metabase::{
+    Card as UpstreamCard, CardCreate, CardFilter as UpstreamFilter, CardId, CardUpdate, DashboardId,
+};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::card_service_server::CardService;
 use crate::pb::v1::{
@@ -44,7 +46,7 @@ pub async fn readable_card(call: &CallContext, card_id: i64) -> Result<UpstreamC
 /// (and its collection) as what the call acted on, for calls where the card is the subject.
 pub async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Result<UpstreamCard, Status> {
     let card = call.client.cards().get(CardId(card_id), false).await.map_err(failed(format!("card {card_id}")))?;
-    let scope = object_scope(&to_json(&card), None);
+    let scope = object_scope(&card, None);
     if note {
         call.note_resource("card", card_id);
         if let Some(collection) = scope.id {
@@ -65,7 +67,7 @@ async fn check_dashboard(call: &CallContext, dashboard_id: Option<i64>) -> Resul
         return Ok(());
     };
     let dashboard = call.client.dashboards().get(DashboardId(id)).await.map_err(failed(format!("dashboard {id}")))?;
-    call.check_collection(&object_scope(&to_json(&dashboard), None))
+    call.check_collection(&object_scope(&dashboard, None))
 }
 
 /// Returns a card the caller may read as it may see it (its collection's ancestry narrowed).
@@ -84,11 +86,8 @@ impl CardService for CardApi {
         let filter = filter(request.filter)?;
         let listed = call.client.cards().list(filter, request.model_id).await.map_err(failed("cards"))?;
         let visibility = super::visibility(&call).await?;
-        let visible: Vec<Card> = listed
-            .iter()
-            .map(|card| cards::card(to_json(card)))
-            .filter_map(|card| crate::narrow::card(&visibility, card))
-            .collect();
+        let visible: Vec<Card> =
+            listed.into_iter().map(Card::from).filter_map(|card| crate::narrow::card(&visibility, card)).collect();
         let (visible, total) = page.slice(visible);
         Ok(Response::new(ListCardsResponse {
             cards: visible,
@@ -110,13 +109,13 @@ impl CardService for CardApi {
         } else {
             card
         };
-        Ok(Response::new(narrowed_card(&call, cards::card(to_json(&card))).await?))
+        Ok(Response::new(narrowed_card(&call, Card::from(card)).await?))
     }
 
     async fn create_card(&self, request: Request<CreateCardRequest>) -> Result<Response<Card>, Status> {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
-        let target = request.collection_id.as_ref().map(collection_value).and_then(|value| value.as_i64());
+        let target = request.collection_id.as_ref().and_then(collection_target).map(|id| id.get());
         let locations = collection_locations(&call).await?;
         call.check_collection(&collection_scope(target, &locations))?;
         if request.dataset_query.is_none() {
@@ -124,9 +123,9 @@ impl CardService for CardApi {
         }
         check_saved_query(&call, request.dataset_query.as_ref()).await?;
         check_dashboard(&call, request.dashboard_id).await?;
-        let body = cards::create_body(request)?;
-        let card = call.client.cards().create(body).await.map_err(failed("new card"))?;
-        let converted = cards::card(to_json(&card));
+        let body = CardCreate::try_from(request)?;
+        let card = call.client.cards().create(&body).await.map_err(failed("new card"))?;
+        let converted = Card::from(card);
         call.note_resource("card", converted.id);
         Ok(Response::new(converted))
     }
@@ -138,13 +137,13 @@ impl CardService for CardApi {
         readable_card(&call, id).await?;
         if let Some(target) = request.collection_id.as_ref().filter(|_| request.archived != Some(true)) {
             let locations = collection_locations(&call).await?;
-            call.check_collection(&collection_scope(collection_value(target).as_i64(), &locations))?;
+            call.check_collection(&collection_scope(collection_target(target).map(|id| id.get()), &locations))?;
         }
         check_saved_query(&call, request.dataset_query.as_ref()).await?;
         check_dashboard(&call, request.dashboard_id.filter(|id| *id != 0)).await?;
-        let body = cards::update_body(request);
-        let card = call.client.cards().update(CardId(id), body).await.map_err(failed(format!("card {id}")))?;
-        Ok(Response::new(cards::card(to_json(&card))))
+        let body = CardUpdate::from(request);
+        let card = call.client.cards().update(CardId(id), &body).await.map_err(failed(format!("card {id}")))?;
+        Ok(Response::new(Card::from(card)))
     }
 
     type RunCardStream = QueryStream;

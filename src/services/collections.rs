@@ -3,15 +3,16 @@
 use tonic::{Request, Response, Status};
 
 use super::{failed, total_size};
+use crate::convert::model::key_id;
 use crate::convert::paging::Page;
-use crate::convert::{collections, to_json};
-use crate::metabase::{CollectionId, CollectionTarget};
+use crate::convert::{collection_target, collections};
+use crate::metabase::{Collection as UpstreamCollection, CollectionCreate, CollectionId, CollectionTarget};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::collection_service_server::CollectionService;
 use crate::pb::v1::{
-    Collection, CollectionRef, CreateCollectionRequest, GetCollectionRequest, GetCollectionTreeRequest,
-    GetCollectionTreeResponse, ListCollectionItemsRequest, ListCollectionItemsResponse, UpdateCollectionRequest,
-    collection_ref,
+    Collection, CollectionItem, CollectionRef, CollectionTreeNode, CreateCollectionRequest, GetCollectionRequest,
+    GetCollectionTreeRequest, GetCollectionTreeResponse, ListCollectionItemsRequest, ListCollectionItemsResponse,
+    UpdateCollectionRequest, collection_ref,
 };
 
 /// The CollectionService handlers.
@@ -25,15 +26,12 @@ const NARROWED_SCAN_LIMIT: u64 = 20_000;
 const SCAN_PAGE: u32 = 1000;
 
 /// Checks a collection (as Metabase returned it) against the caller's narrowing.
-fn check(call: &CallContext, collection: &serde_json::Value) -> Result<(), Status> {
-    let id = collection.get("id").and_then(serde_json::Value::as_i64);
+fn check(call: &CallContext, collection: &UpstreamCollection) -> Result<(), Status> {
+    let id = key_id(&collection.id);
     if let Some(id) = id {
         call.note_resource("collection", id);
     }
-    call.check_collection(&crate::middleware::call::scope(
-        id,
-        collection.get("location").and_then(serde_json::Value::as_str),
-    ))
+    call.check_collection(&crate::middleware::call::scope(id, collection.location.as_deref()))
 }
 
 fn target(reference: Option<&CollectionRef>) -> (CollectionTarget, String) {
@@ -59,7 +57,7 @@ impl CollectionService for CollectionApi {
             .tree(request.exclude_archived, request.namespace.as_deref())
             .await
             .map_err(failed("collection tree"))?;
-        let nodes = tree.iter().map(|node| collections::tree_node(to_json(node))).collect();
+        let nodes = tree.into_iter().map(CollectionTreeNode::from).collect();
         let visibility = super::visibility(&call).await?;
         Ok(Response::new(GetCollectionTreeResponse { collections: crate::narrow::tree(&visibility, nodes) }))
     }
@@ -68,10 +66,10 @@ impl CollectionService for CollectionApi {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
         let (target, subject) = target(request.collection.as_ref());
-        let collection = to_json(&call.client.collections().get(target).await.map_err(failed(subject))?);
+        let collection = call.client.collections().get(target).await.map_err(failed(subject))?;
         check(&call, &collection)?;
         let visibility = super::visibility(&call).await?;
-        Ok(Response::new(crate::narrow::collection(&visibility, collections::collection(collection))))
+        Ok(Response::new(crate::narrow::collection(&visibility, Collection::from(collection))))
     }
 
     async fn list_collection_items(
@@ -84,8 +82,7 @@ impl CollectionService for CollectionApi {
         let (target, subject) = target(request.collection.as_ref());
         let in_collection = match target {
             CollectionTarget::Id(CollectionId(id)) => {
-                let collection =
-                    to_json(&call.client.collections().get(target).await.map_err(failed(subject.clone()))?);
+                let collection = call.client.collections().get(target).await.map_err(failed(subject.clone()))?;
                 check(&call, &collection)?;
                 Some(id)
             }
@@ -100,10 +97,10 @@ impl CollectionService for CollectionApi {
                 .map_err(failed(format!("items of {subject}")))?;
             let total = usize::try_from(listed.total).unwrap_or_default();
             return Ok(Response::new(ListCollectionItemsResponse {
-                items: listed.data.iter().map(|item| collections::item(to_json(item))).collect(),
+                items: listed.data.into_iter().map(CollectionItem::from).collect(),
                 next_page_token: page.next_token(total),
                 total_size: total_size(total),
-                models: listed.models.clone(),
+                models: listed.models,
             }));
         }
         // A narrowed caller's page and total count only what it may see, so every page is read
@@ -121,8 +118,8 @@ impl CollectionService for CollectionApi {
             visible.extend(
                 listed
                     .data
-                    .iter()
-                    .map(|item| collections::item(to_json(item)))
+                    .into_iter()
+                    .map(CollectionItem::from)
                     .filter_map(|item| crate::narrow::collection_item(&visibility, in_collection, item)),
             );
             offset += read;
@@ -145,12 +142,12 @@ impl CollectionService for CollectionApi {
     ) -> Result<Response<Collection>, Status> {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
-        let parent = request.parent_id.as_ref().map(crate::convert::collection_value).and_then(|value| value.as_i64());
+        let parent = request.parent_id.as_ref().and_then(collection_target).map(|id| id.get());
         let locations = super::collection_locations(&call).await?;
         call.check_collection(&super::collection_scope(parent, &locations))?;
-        let body = collections::create_body(request)?;
-        let collection = call.client.collections().create(body).await.map_err(failed("new collection"))?;
-        let created = collections::collection(to_json(&collection));
+        let body = CollectionCreate::try_from(request)?;
+        let collection = call.client.collections().create(&body).await.map_err(failed("new collection"))?;
+        let created = Collection::from(collection);
         call.note_resource("collection", created.id);
         let visibility = super::visibility(&call).await?;
         Ok(Response::new(crate::narrow::collection(&visibility, created)))
@@ -170,18 +167,16 @@ impl CollectionService for CollectionApi {
             .get(CollectionTarget::Id(CollectionId(id)))
             .await
             .map_err(failed(subject.clone()))?;
-        check(&call, &to_json(&current))?;
+        check(&call, &current)?;
         if let Some(parent) = request.parent_id.as_ref() {
             let locations = super::collection_locations(&call).await?;
-            call.check_collection(&super::collection_scope(
-                crate::convert::collection_value(parent).as_i64(),
-                &locations,
-            ))?;
+            let parent = collection_target(parent).map(|id| id.get());
+            call.check_collection(&super::collection_scope(parent, &locations))?;
         }
         let current_archived = request.archived.unwrap_or(current.archived);
         let body = collections::update_body(request, current_archived);
-        let collection = call.client.collections().update(CollectionId(id), body).await.map_err(failed(subject))?;
+        let collection = call.client.collections().update(CollectionId(id), &body).await.map_err(failed(subject))?;
         let visibility = super::visibility(&call).await?;
-        Ok(Response::new(crate::narrow::collection(&visibility, collections::collection(to_json(&collection)))))
+        Ok(Response::new(crate::narrow::collection(&visibility, Collection::from(collection))))
     }
 }

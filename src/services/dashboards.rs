@@ -1,12 +1,17 @@
 //! DashboardService: dashboards with their cards and tabs.
 
+use std::collections::HashSet;
+
 use tonic::{Request, Response, Status};
 
 use super::{collection_locations, collection_scope, failed, object_scope, total_size};
 use crate::convert::paging::Page;
-use crate::convert::{collection_value, dashboards, to_json};
+use crate::convert::{collection_target, dashboards};
 use crate::error::GatewayError;
-use crate::metabase::{DashboardFilter as UpstreamFilter, DashboardId, MetabaseError, SearchQuery};
+use crate::metabase::{
+    CardId, DashCard, DashCardUpdate, Dashboard as UpstreamDashboard, DashboardCreate,
+    DashboardFilter as UpstreamFilter, DashboardId, DashboardUpdate, MetabaseError,
+};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::dashboard_service_server::DashboardService;
 use crate::pb::v1::{
@@ -19,28 +24,10 @@ use crate::pb::v1::{
 pub struct DashboardApi;
 
 impl DashboardApi {
-    /// Lists dashboards through search, for Metabase releases that removed the deprecated
-    /// `GET /api/dashboard`. Search results carry fewer keys than the list did.
-    async fn list_by_search(call: &CallContext, archived: bool) -> Result<Vec<serde_json::Value>, Status> {
-        let query = SearchQuery { models: vec!["dashboard".into()], archived, limit: 1000, ..SearchQuery::default() };
-        let found = call.client.search().search(&query).await.map_err(failed("dashboards"))?;
-        Ok(found
-            .data
-            .iter()
-            .map(|item| {
-                let mut item = to_json(item);
-                let collection = item.get("collection").and_then(|collection| collection.get("id")).cloned();
-                item["collection_id"] = collection.unwrap_or(serde_json::Value::Null);
-                item
-            })
-            .collect())
-    }
-
     /// Reads a dashboard, notes it for the audit, and checks it against the caller's narrowing.
-    async fn readable(call: &CallContext, id: i64) -> Result<serde_json::Value, Status> {
+    async fn readable(call: &CallContext, id: i64) -> Result<UpstreamDashboard, Status> {
         let dashboard =
             call.client.dashboards().get(DashboardId(id)).await.map_err(failed(format!("dashboard {id}")))?;
-        let dashboard = to_json(&dashboard);
         call.note_resource("dashboard", id);
         let scope = object_scope(&dashboard, None);
         if let Some(collection) = scope.id {
@@ -51,11 +38,10 @@ impl DashboardApi {
     }
 }
 
-/// Returns the card ids a dashcard places: its card and its series cards.
-fn placed_cards(dashcard: &serde_json::Value) -> Vec<i64> {
-    let series = dashcard.get("series").and_then(serde_json::Value::as_array).into_iter().flatten();
-    let series_ids = series.filter_map(|card| card.get("id").and_then(serde_json::Value::as_i64));
-    dashcard.get("card_id").and_then(serde_json::Value::as_i64).into_iter().chain(series_ids).collect()
+/// Returns the card ids a dashcard of the current dashboard places: its card and its series cards.
+fn placed_cards(dashcard: &DashCard) -> impl Iterator<Item = i64> + '_ {
+    let series_ids = dashcard.series.iter().filter_map(|card| card.id);
+    dashcard.card_id.into_iter().chain(series_ids).map(CardId::get)
 }
 
 /// Checks that every card a dashboard update places is one the caller may read. A card already
@@ -63,24 +49,18 @@ fn placed_cards(dashcard: &serde_json::Value) -> Vec<i64> {
 /// any other card is read and checked against the caller's collections and databases.
 async fn check_placed_cards(
     call: &CallContext,
-    current: &serde_json::Value,
-    dashcards: &[crate::pb::v1::DashboardCard],
+    current: &UpstreamDashboard,
+    dashcards: &[DashCardUpdate],
 ) -> Result<(), Status> {
-    let existing: std::collections::HashSet<(i64, i64)> = current
-        .get("dashcards")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .flat_map(|dashcard| {
-            let id = dashcard.get("id").and_then(serde_json::Value::as_i64).unwrap_or_default();
-            placed_cards(dashcard).into_iter().map(move |card| (id, card))
-        })
+    let existing: HashSet<(i64, i64)> = current
+        .dashcards
+        .iter()
+        .flat_map(|dashcard| placed_cards(dashcard).map(|card| (dashcard.id.get(), card)))
         .collect();
     for dashcard in dashcards {
-        let series = dashcard.series.clone().map(crate::convert::json::from_list);
-        let placed = placed_cards(&serde_json::json!({"card_id": dashcard.card_id, "series": series}));
-        for card_id in placed {
-            if !existing.contains(&(dashcard.id, card_id)) {
+        let placed = dashcard.card_id.into_iter().chain(dashboards::series_card_ids(dashcard));
+        for card_id in placed.map(CardId::get) {
+            if !existing.contains(&(dashcard.id.get(), card_id)) {
                 super::cards::checked_card(call, card_id, false).await?;
             }
         }
@@ -112,11 +92,13 @@ impl DashboardService for DashboardApi {
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let upstream_filter = filter(request.filter)?;
-        let listed: Vec<serde_json::Value> = match call.client.dashboards().list(upstream_filter).await {
-            Ok(listed) => listed.iter().map(to_json).collect(),
+        let upstream = call.client.dashboards();
+        let listed = match upstream.list(upstream_filter).await {
+            Ok(listed) => listed,
             Err(error) if route_is_gone(&error) && upstream_filter != UpstreamFilter::Mine => {
                 tracing::info!("GET /api/dashboard is gone on this metabase; listing dashboards through search");
-                Self::list_by_search(&call, upstream_filter == UpstreamFilter::Archived).await?
+                let archived = upstream_filter == UpstreamFilter::Archived;
+                upstream.list_by_search(archived).await.map_err(failed("dashboards"))?
             }
             Err(error) => return Err(failed("dashboards")(error)),
         };
@@ -124,7 +106,7 @@ impl DashboardService for DashboardApi {
         let listed: Vec<Dashboard> = listed
             .into_iter()
             .filter(|dashboard| call.sees_collection(&object_scope(dashboard, Some(visibility.locations()))))
-            .map(|dashboard| crate::narrow::dashboard(&visibility, dashboards::dashboard(dashboard)))
+            .map(|dashboard| crate::narrow::dashboard(&visibility, Dashboard::from(dashboard)))
             .collect();
         let (listed, total) = page.slice(listed);
         Ok(Response::new(ListDashboardsResponse {
@@ -139,18 +121,18 @@ impl DashboardService for DashboardApi {
         let id = request.into_inner().dashboard_id;
         let dashboard = Self::readable(&call, id).await?;
         let visibility = super::visibility(&call).await?;
-        Ok(Response::new(crate::narrow::dashboard(&visibility, dashboards::dashboard(dashboard))))
+        Ok(Response::new(crate::narrow::dashboard(&visibility, Dashboard::from(dashboard))))
     }
 
     async fn create_dashboard(&self, request: Request<CreateDashboardRequest>) -> Result<Response<Dashboard>, Status> {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
-        let target = request.collection_id.as_ref().map(collection_value).and_then(|value| value.as_i64());
+        let target = request.collection_id.as_ref().and_then(collection_target).map(|id| id.get());
         call.check_collection(&collection_scope(target, &collection_locations(&call).await?))?;
-        let body = dashboards::create_body(request)?;
-        let dashboard = call.client.dashboards().create(body).await.map_err(failed("new dashboard"))?;
+        let body = DashboardCreate::try_from(request)?;
+        let dashboard = call.client.dashboards().create(&body).await.map_err(failed("new dashboard"))?;
         let visibility = super::visibility(&call).await?;
-        Ok(Response::new(crate::narrow::dashboard(&visibility, dashboards::dashboard(to_json(&dashboard)))))
+        Ok(Response::new(crate::narrow::dashboard(&visibility, Dashboard::from(dashboard))))
     }
 
     async fn update_dashboard(&self, request: Request<UpdateDashboardRequest>) -> Result<Response<Dashboard>, Status> {
@@ -158,17 +140,15 @@ impl DashboardService for DashboardApi {
         let request = request.into_inner();
         let id = request.dashboard_id;
         let current = Self::readable(&call, id).await?;
-        check_placed_cards(&call, &current, &request.dashcards).await?;
-        if let Some(target) = request.collection_id.as_ref().filter(|_| request.archived != Some(true)) {
-            call.check_collection(&collection_scope(
-                collection_value(target).as_i64(),
-                &collection_locations(&call).await?,
-            ))?;
+        let body = DashboardUpdate::from(request);
+        check_placed_cards(&call, &current, body.dashcards.as_deref().unwrap_or_default()).await?;
+        if let Some(target) = body.collection_id.filter(|_| body.archived != Some(true)) {
+            let target = target.map(|collection| collection.get());
+            call.check_collection(&collection_scope(target, &collection_locations(&call).await?))?;
         }
-        let body = dashboards::update_body(request);
         let dashboard =
-            call.client.dashboards().update(DashboardId(id), body).await.map_err(failed(format!("dashboard {id}")))?;
+            call.client.dashboards().update(DashboardId(id), &body).await.map_err(failed(format!("dashboard {id}")))?;
         let visibility = super::visibility(&call).await?;
-        Ok(Response::new(crate::narrow::dashboard(&visibility, dashboards::dashboard(to_json(&dashboard)))))
+        Ok(Response::new(crate::narrow::dashboard(&visibility, Dashboard::from(dashboard))))
     }
 }

@@ -30,7 +30,10 @@ pub use self::permissions::PermissionsApi;
 pub use self::search::SearchApi;
 pub use self::users::UserApi;
 use crate::error::GatewayError;
-use crate::metabase::{KnownVersion, MetabaseClient, MetabaseError};
+use crate::metabase::{
+    Card, CollectionId, CollectionKey, CollectionSummary, CollectionTreeNode, Dashboard, KnownVersion, MetabaseClient,
+    MetabaseError,
+};
 use crate::middleware::call::CallContext;
 use crate::narrow::Visibility;
 use crate::policy::CollectionScope;
@@ -72,25 +75,62 @@ impl GatewayState {
     }
 }
 
-/// Returns the collection scope of an object that carries `collection_id` and, hydrated, a
-/// `collection` with its `location` (cards, dashboards); `locations` fills in the ancestry when
-/// the object carries none.
+/// An object Metabase keeps in a collection (a card, a dashboard), as the client decoded it.
+pub(crate) trait Placed {
+    /// Reports whether the object is in the Trash.
+    fn archived(&self) -> bool;
+    /// Returns the collection it is presented in (`None` is the root; the Trash when archived
+    /// directly).
+    fn collection_id(&self) -> Option<CollectionId>;
+    /// Returns its own collection, hydrated, when Metabase sent it.
+    fn hydrated_collection(&self) -> Option<&CollectionSummary>;
+}
+
+impl Placed for Card {
+    fn archived(&self) -> bool {
+        self.archived
+    }
+
+    fn collection_id(&self) -> Option<CollectionId> {
+        self.collection_id
+    }
+
+    fn hydrated_collection(&self) -> Option<&CollectionSummary> {
+        self.collection.as_ref()
+    }
+}
+
+impl Placed for Dashboard {
+    fn archived(&self) -> bool {
+        self.archived
+    }
+
+    fn collection_id(&self) -> Option<CollectionId> {
+        self.collection_id
+    }
+
+    fn hydrated_collection(&self) -> Option<&CollectionSummary> {
+        self.collection.as_ref()
+    }
+}
+
+/// Returns the collection scope of a card or dashboard: its `collection_id` and, hydrated, its
+/// `collection`'s `location`; `locations` fills in the ancestry when the object carries none.
 ///
 /// An object archived directly is presented in the Trash (`collection_id` is the Trash's id) but
 /// keeps its own collection hydrated; its scope is that collection, so a caller may read and
 /// restore from the Trash what it was allowed to archive, and nothing else.
-pub fn object_scope(object: &serde_json::Value, locations: Option<&HashMap<i64, String>>) -> CollectionScope {
-    let archived = object.get("archived").and_then(serde_json::Value::as_bool) == Some(true);
-    let hydrated_id =
-        object.get("collection").and_then(|collection| collection.get("id")).and_then(serde_json::Value::as_i64);
+pub(crate) fn object_scope(object: &impl Placed, locations: Option<&HashMap<i64, String>>) -> CollectionScope {
+    let hydrated = object.hydrated_collection();
+    let hydrated_id = hydrated.and_then(|collection| collection.id.as_ref()).and_then(CollectionKey::id);
     let id = match hydrated_id {
-        Some(original) if archived => Some(original),
-        _ => object.get("collection_id").and_then(serde_json::Value::as_i64),
-    };
-    let hydrated =
-        object.get("collection").and_then(|collection| collection.get("location")).and_then(serde_json::Value::as_str);
+        Some(original) if object.archived() => Some(original),
+        _ => object.collection_id(),
+    }
+    .map(CollectionId::get);
+    let hydrated_location = hydrated.and_then(|collection| collection.location.as_deref());
     let from_map = id.and_then(|id| locations.and_then(|map| map.get(&id))).map(String::as_str);
-    crate::middleware::call::scope(id, hydrated.or(from_map))
+    crate::middleware::call::scope(id, hydrated_location.or(from_map))
 }
 
 /// Returns every live collection's location by id, read from the collection tree, for checking
@@ -101,17 +141,12 @@ pub async fn collection_locations(call: &CallContext) -> Result<HashMap<i64, Str
     }
     let tree = call.client.collections().tree(false, None).await.map_err(failed("collection tree"))?;
     let mut locations = HashMap::new();
-    let mut pending: Vec<serde_json::Value> = tree.iter().map(crate::convert::to_json).collect();
+    let mut pending: Vec<&CollectionTreeNode> = tree.iter().collect();
     while let Some(node) = pending.pop() {
-        if let (Some(id), Some(location)) = (
-            node.get("id").and_then(serde_json::Value::as_i64),
-            node.get("location").and_then(serde_json::Value::as_str),
-        ) {
-            locations.insert(id, location.to_owned());
+        if let (Some(id), Some(location)) = (node.id.id(), node.location.as_ref()) {
+            locations.insert(id.get(), location.clone());
         }
-        if let Some(children) = node.get("children").and_then(serde_json::Value::as_array) {
-            pending.extend(children.iter().cloned());
-        }
+        pending.extend(node.children.iter());
     }
     Ok(locations)
 }

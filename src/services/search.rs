@@ -4,11 +4,10 @@ use tonic::{Request, Response, Status};
 
 use super::{failed, total_size};
 use crate::convert::paging::Page;
-use crate::convert::{search, to_json};
 use crate::metabase::{CollectionId, DatabaseId, SearchQuery};
 use crate::middleware::call::CallContext;
 use crate::pb::v1::search_service_server::SearchService;
-use crate::pb::v1::{SearchRequest, SearchResponse};
+use crate::pb::v1::{SearchRequest, SearchResponse, SearchResult};
 
 /// How many results a narrowed search reads from Metabase at most: it must read every page to
 /// count only what the caller may see, so the scan is bounded.
@@ -41,7 +40,7 @@ impl SearchService for SearchApi {
             let found = call.client.search().search(&query).await.map_err(failed(subject))?;
             let total = usize::try_from(found.total).unwrap_or_default();
             return Ok(Response::new(SearchResponse {
-                results: found.data.iter().map(|item| search::result(to_json(item))).collect(),
+                results: found.data.into_iter().map(SearchResult::from).collect(),
                 next_page_token: page.next_token(total),
                 total_size: total_size(total),
             }));
@@ -57,8 +56,8 @@ impl SearchService for SearchApi {
             visible.extend(
                 found
                     .data
-                    .iter()
-                    .map(|item| search::result(to_json(item)))
+                    .into_iter()
+                    .map(SearchResult::from)
                     .filter_map(|result| crate::narrow::search_result(&visibility, result)),
             );
             query.offset += read;

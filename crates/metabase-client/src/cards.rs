@@ -1,10 +1,8 @@
 //! Owns the card routes (`/api/card`, CONTRACT.md §4): list, get, create and update.
 
-use serde_json::{Map, Value};
-
 use super::error::MetabaseError;
 use super::ids::CardId;
-use super::models::Card;
+use super::models::{Card, CardCreate, CardUpdate};
 use super::transport::{RequestBody, Transport, param};
 
 /// Says which cards `GET /api/card` returns (its `f` parameter).
@@ -75,30 +73,27 @@ impl<'a> Cards<'a> {
         self.transport.get_json("/api/card/{id}", &format!("/api/card/{id}"), &query).await
     }
 
-    /// Creates a card from `body` exactly as given (`POST /api/card`; Metabase requires `name`,
-    /// `display`, `dataset_query` and `visualization_settings`).
-    pub async fn create(&self, body: Map<String, Value>) -> Result<Card, MetabaseError> {
-        let body = RequestBody::Json(Value::Object(body));
-        self.transport.post_json("/api/card", "/api/card", &[], body).await
+    /// Creates a card from `body` (`POST /api/card`).
+    pub async fn create(&self, body: &CardCreate) -> Result<Card, MetabaseError> {
+        self.transport.post_json("/api/card", "/api/card", &[], RequestBody::typed(body)).await
     }
 
-    /// Updates a card with the partial `body` exactly as given (`PUT /api/card/:id`); archiving and
-    /// moving go here too.
-    pub async fn update(&self, id: CardId, body: Map<String, Value>) -> Result<Card, MetabaseError> {
-        let body = RequestBody::Json(Value::Object(body));
-        self.transport.put_json("/api/card/{id}", &format!("/api/card/{id}"), &[], body).await
+    /// Updates a card with the keys set in `body` (`PUT /api/card/:id`); archiving and moving go
+    /// here too.
+    pub async fn update(&self, id: CardId, body: &CardUpdate) -> Result<Card, MetabaseError> {
+        self.transport.put_json("/api/card/{id}", &format!("/api/card/{id}"), &[], RequestBody::typed(body)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Map, json};
+    use serde_json::json;
     use wiremock::matchers::{body_json, method, path, query_param, query_param_is_missing};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::CardFilter;
     use crate::test_support::api_key_client;
-    use crate::{CardId, MetabaseError};
+    use crate::{CardCreate, CardId, CardUpdate, MetabaseError};
 
     #[test]
     fn card_filters_map_to_metabase_f_values() {
@@ -204,10 +199,9 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        let mut body = Map::new();
-        body.insert("archived".to_owned(), json!(true));
+        let body = CardUpdate { archived: Some(true), ..CardUpdate::default() };
 
-        let card = api_key_client(&server).cards().update(CardId(7), body).await.unwrap();
+        let card = api_key_client(&server).cards().update(CardId(7), &body).await.unwrap();
 
         assert!(card.archived);
     }
@@ -243,7 +237,7 @@ mod tests {
             .mount(&server)
             .await;
 
-        let error = api_key_client(&server).cards().create(Map::new()).await.unwrap_err();
+        let error = api_key_client(&server).cards().create(&CardCreate::default()).await.unwrap_err();
 
         match error {
             MetabaseError::Upstream { status, message, field_errors, .. } => {

@@ -1,11 +1,9 @@
 //! Owns the collection routes (`/api/collection`, CONTRACT.md §6): the tree, one collection, its
 //! items, create and update.
 
-use serde_json::{Map, Value};
-
 use super::error::MetabaseError;
 use super::ids::CollectionId;
-use super::models::{Collection, CollectionTreeNode, ItemsPage};
+use super::models::{Collection, CollectionCreate, CollectionTreeNode, CollectionUpdate, ItemsPage};
 use super::transport::{RequestBody, Transport, param};
 
 /// Names the collection a request is about: the virtual root, or a stored collection.
@@ -83,18 +81,16 @@ impl<'a> Collections<'a> {
         self.transport.get_json(route, &format!("/api/collection/{}/items", target.segment()), &query).await
     }
 
-    /// Creates a collection from `body` exactly as given (`POST /api/collection`; `name`
-    /// required). Metabase answers with the bare row, not the detailed form.
-    pub async fn create(&self, body: Map<String, Value>) -> Result<Collection, MetabaseError> {
-        let body = RequestBody::Json(Value::Object(body));
-        self.transport.post_json("/api/collection", "/api/collection", &[], body).await
+    /// Creates a collection from `body` (`POST /api/collection`). Metabase answers with the bare
+    /// row, not the detailed form.
+    pub async fn create(&self, body: &CollectionCreate) -> Result<Collection, MetabaseError> {
+        self.transport.post_json("/api/collection", "/api/collection", &[], RequestBody::typed(body)).await
     }
 
-    /// Updates a collection with `body` exactly as given (`PUT /api/collection/:id`). Metabase
-    /// reads a missing `archived` as `false` and so restores a trashed collection: callers should
-    /// always send the current value.
-    pub async fn update(&self, id: CollectionId, body: Map<String, Value>) -> Result<Collection, MetabaseError> {
-        let body = RequestBody::Json(Value::Object(body));
+    /// Updates a collection with `body` (`PUT /api/collection/:id`). Metabase reads a missing
+    /// `archived` as `false` and so restores a trashed collection, hence `archived` is always sent.
+    pub async fn update(&self, id: CollectionId, body: &CollectionUpdate) -> Result<Collection, MetabaseError> {
+        let body = RequestBody::typed(body);
         self.transport.put_json("/api/collection/{id}", &format!("/api/collection/{id}"), &[], body).await
     }
 }

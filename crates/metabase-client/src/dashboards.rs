@@ -1,10 +1,11 @@
 //! Owns the dashboard routes (`/api/dashboard`, CONTRACT.md §5): list, get, create and update.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
 
 use super::error::MetabaseError;
-use super::ids::DashboardId;
-use super::models::Dashboard;
+use super::ids::{CollectionKey, DashboardId};
+use super::models::{Dashboard, DashboardCreate, DashboardUpdate};
+use super::search::SearchQuery;
 use super::transport::{RequestBody, Transport, param};
 
 /// Says which dashboards `GET /api/dashboard` returns (its `f` parameter).
@@ -48,22 +49,46 @@ impl<'a> Dashboards<'a> {
         self.transport.get_json("/api/dashboard", "/api/dashboard", &query).await
     }
 
+    /// Lists dashboards through search (`GET /api/search?models=dashboard`), for releases that
+    /// removed `GET /api/dashboard`: at most 1000, with the fewer keys a search hit carries, and
+    /// `collection_id` read from the hydrated `collection`.
+    pub async fn list_by_search(&self, archived: bool) -> Result<Vec<Dashboard>, MetabaseError> {
+        /// A search answer whose hits are dashboards.
+        #[derive(Deserialize)]
+        struct DashboardHits {
+            #[serde(default)]
+            data: Vec<Dashboard>,
+        }
+        let query = SearchQuery { models: vec!["dashboard".into()], archived, limit: 1000, ..SearchQuery::default() };
+        let hits: DashboardHits = self.transport.get_json("/api/search", "/api/search", &query.to_query()).await?;
+        Ok(hits
+            .data
+            .into_iter()
+            .map(|mut dashboard| {
+                dashboard.collection_id = dashboard
+                    .collection
+                    .as_ref()
+                    .and_then(|collection| collection.id.as_ref())
+                    .and_then(CollectionKey::id);
+                dashboard
+            })
+            .collect())
+    }
+
     /// Returns one dashboard with its dashcards and tabs (`GET /api/dashboard/:id`).
     pub async fn get(&self, id: DashboardId) -> Result<Dashboard, MetabaseError> {
         self.transport.get_json("/api/dashboard/{id}", &format!("/api/dashboard/{id}"), &[]).await
     }
 
-    /// Creates a dashboard from `body` exactly as given (`POST /api/dashboard`; `name` required).
-    pub async fn create(&self, body: Map<String, Value>) -> Result<Dashboard, MetabaseError> {
-        let body = RequestBody::Json(Value::Object(body));
-        self.transport.post_json("/api/dashboard", "/api/dashboard", &[], body).await
+    /// Creates a dashboard from `body` (`POST /api/dashboard`).
+    pub async fn create(&self, body: &DashboardCreate) -> Result<Dashboard, MetabaseError> {
+        self.transport.post_json("/api/dashboard", "/api/dashboard", &[], RequestBody::typed(body)).await
     }
 
-    /// Updates a dashboard with the partial `body` exactly as given (`PUT /api/dashboard/:id`).
-    /// When `dashcards` is present it is the complete desired set: negative ids create, missing
-    /// ids delete.
-    pub async fn update(&self, id: DashboardId, body: Map<String, Value>) -> Result<Dashboard, MetabaseError> {
-        let body = RequestBody::Json(Value::Object(body));
+    /// Updates a dashboard with the keys set in `body` (`PUT /api/dashboard/:id`). When
+    /// `dashcards` is set it is the complete desired set: negative ids create, missing ids delete.
+    pub async fn update(&self, id: DashboardId, body: &DashboardUpdate) -> Result<Dashboard, MetabaseError> {
+        let body = RequestBody::typed(body);
         self.transport.put_json("/api/dashboard/{id}", &format!("/api/dashboard/{id}"), &[], body).await
     }
 }
@@ -75,8 +100,8 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::DashboardFilter;
-    use crate::DashboardId;
     use crate::test_support::api_key_client;
+    use crate::{CollectionId, DashboardId};
 
     #[tokio::test]
     async fn list_sends_the_filter_as_f() {
@@ -93,5 +118,26 @@ mod tests {
 
         assert_eq!(dashboards[0].id, DashboardId(4));
         assert!(dashboards[0].archived);
+    }
+
+    #[tokio::test]
+    async fn listing_by_search_reads_the_collection_id_from_the_hydrated_collection() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/search"))
+            .and(query_param("models", "dashboard"))
+            .and(query_param("archived", "false"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+                {"model": "dashboard", "id": 5, "name": "Sales", "collection": {"id": 2, "location": "/"}},
+                {"model": "dashboard", "id": 6, "name": "Home", "collection": {"id": "root", "name": "Our analytics"}}
+            ], "total": 2})))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let dashboards = api_key_client(&server).dashboards().list_by_search(false).await.unwrap();
+
+        let placed: Vec<_> = dashboards.iter().map(|dashboard| (dashboard.id, dashboard.collection_id)).collect();
+        assert_eq!(placed, [(DashboardId(5), Some(CollectionId(2))), (DashboardId(6), None)]);
     }
 }

@@ -41,7 +41,7 @@ impl Default for SearchQuery {
 
 impl SearchQuery {
     /// Returns the query string, with one `models` pair per model.
-    fn to_query(&self) -> Vec<(String, String)> {
+    pub(crate) fn to_query(&self) -> Vec<(String, String)> {
         let mut query = Vec::new();
         if let Some(text) = self.text.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
             query.push(param("q", text));

@@ -1,10 +1,11 @@
-//! Owns the card model: saved questions, models and metrics (CONTRACT.md §4.8).
+//! Owns the card model (saved questions, models and metrics, CONTRACT.md §4.8) and the bodies
+//! that create and update one.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{LastEditInfo, null_as_default};
-use crate::ids::{CardId, CollectionId, DashboardId, DatabaseId, TableId, UserId};
+use super::common::{CollectionSummary, LastEditInfo, null_as_default};
+use crate::ids::{CardId, CollectionId, DashboardId, DatabaseId, TabId, TableId, UserId};
 
 /// A card as `GET /api/card/:id` and `GET /api/card` return it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,12 +51,22 @@ pub struct Card {
     /// The collection holding the card; `None` is the root (the Trash's id when archived directly).
     #[serde(default)]
     pub collection_id: Option<CollectionId>,
+    /// The collection holding the card, hydrated (the card's own collection even when it was
+    /// archived directly).
+    #[serde(default)]
+    pub collection: Option<CollectionSummary>,
     /// The pinned position in the collection.
     #[serde(default)]
     pub collection_position: Option<i64>,
     /// The dashboard a dashboard question belongs to.
     #[serde(default)]
     pub dashboard_id: Option<DashboardId>,
+    /// The tab of that dashboard.
+    #[serde(default)]
+    pub dashboard_tab_id: Option<TabId>,
+    /// How the card's parameters map onto its query.
+    #[serde(default)]
+    pub parameter_mappings: Option<Vec<Value>>,
     /// Whether the card is in the Trash.
     #[serde(default, deserialize_with = "null_as_default")]
     pub archived: bool,
@@ -85,11 +96,124 @@ pub struct Card {
     pub extra: Map<String, Value>,
 }
 
+/// The body of `POST /api/card`: Metabase requires `name`, `display`, `dataset_query` and
+/// `visualization_settings`; every other key is sent only when set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CardCreate {
+    /// The card's name.
+    pub name: String,
+    /// The visualization, e.g. `table`.
+    pub display: String,
+    /// The query (MBQL 4, MBQL 5 or native).
+    pub dataset_query: Map<String, Value>,
+    /// The visualization settings (may be empty).
+    pub visualization_settings: Map<String, Value>,
+    /// The description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `question`, `model` or `metric`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub card_type: Option<String>,
+    /// The collection to create the card in; `Some(None)` sends `null`, the root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_id: Option<Option<CollectionId>>,
+    /// The pinned position in the collection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_position: Option<i64>,
+    /// The parameters the card accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Vec<Value>>,
+    /// The cache lifetime in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_ttl: Option<i64>,
+    /// The dashboard to save the card into, as a dashboard question.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_id: Option<DashboardId>,
+    /// The tab of that dashboard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_tab_id: Option<TabId>,
+    /// How the parameters map onto the query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_mappings: Option<Vec<Value>>,
+    /// The result columns' metadata (mostly for models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_metadata: Option<Vec<Value>>,
+    /// Keys this type does not name, sent verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The body of `PUT /api/card/:id`: only the keys that are set are sent. For nullable keys,
+/// `Some(None)` sends an explicit `null`, which clears the value in Metabase.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CardUpdate {
+    /// The new name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The new description; `Some(None)` clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Option<String>>,
+    /// The new query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset_query: Option<Map<String, Value>>,
+    /// The new type: `question`, `model` or `metric`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub card_type: Option<String>,
+    /// The new visualization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// The new visualization settings, replacing the old ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visualization_settings: Option<Map<String, Value>>,
+    /// Moves the card to the Trash (`true`) or restores it (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+    /// Moves the card; `Some(None)` moves it to the root collection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_id: Option<Option<CollectionId>>,
+    /// The new pinned position; `Some(None)` unpins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_position: Option<Option<i64>>,
+    /// Whether the card shows a preview in its collection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_preview: Option<bool>,
+    /// Whether static embedding is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_embedding: Option<bool>,
+    /// The embedding type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_type: Option<String>,
+    /// The embedding parameter settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_params: Option<Map<String, Value>>,
+    /// The result columns' metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_metadata: Option<Vec<Value>>,
+    /// The new cache lifetime in seconds; `Some(None)` clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_ttl: Option<Option<i64>>,
+    /// The new parameters (an empty list clears them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Vec<Value>>,
+    /// The new parameter mappings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_mappings: Option<Vec<Value>>,
+    /// Moves the card into a dashboard; `Some(None)` takes it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_id: Option<Option<DashboardId>>,
+    /// The dashboard tab; `Some(None)` clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_tab_id: Option<Option<TabId>>,
+    /// Keys this type does not name, sent verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::Card;
+    use super::{Card, CardUpdate};
     use crate::ids::{CardId, CollectionId, DatabaseId};
 
     #[test]
@@ -132,5 +256,20 @@ mod tests {
 
         assert_eq!(written["future_field"], json!("kept"));
         assert_eq!(written["id"], json!(1));
+    }
+
+    #[test]
+    fn a_card_update_sends_only_set_keys_and_explicit_nulls() {
+        let update = CardUpdate {
+            archived: Some(false),
+            collection_id: Some(None),
+            cache_ttl: Some(Some(60)),
+            description: None,
+            ..CardUpdate::default()
+        };
+
+        let written = serde_json::to_value(&update).unwrap();
+
+        assert_eq!(written, json!({"archived": false, "collection_id": null, "cache_ttl": 60}));
     }
 }

@@ -1,4 +1,5 @@
-//! Owns the collection models: collections, the tree, and paged items (CONTRACT.md §6).
+//! Owns the collection models (collections, the tree, and paged items, CONTRACT.md §6) and the
+//! bodies that create and update one.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -145,6 +146,16 @@ pub struct CollectionItem {
     /// `official`, or `None`.
     #[serde(default)]
     pub authority_level: Option<String>,
+    /// The owner, for personal collections.
+    #[serde(default)]
+    pub personal_owner_id: Option<UserId>,
+    /// The ancestor path, for collections.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The kind: a card's `question`, `model` or `metric`, a collection's `trash` or
+    /// `instance-analytics`.
+    #[serde(default, rename = "type")]
+    pub item_type: Option<String>,
     /// Whether the item is in the Trash.
     #[serde(default, deserialize_with = "null_as_default")]
     pub archived: bool,
@@ -178,6 +189,51 @@ pub struct ItemsPage {
     #[serde(default)]
     pub offset: Option<i64>,
     /// Every other key, verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The body of `POST /api/collection`: `name` is required, every other key is sent only when set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CollectionCreate {
+    /// The collection's name.
+    pub name: String,
+    /// The description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The parent collection; unset creates it in the root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<CollectionId>,
+    /// The namespace, e.g. `snippets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `official`, or unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_level: Option<String>,
+    /// Keys this type does not name, sent verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The body of `PUT /api/collection/:id`: only the keys that are set are sent, except `archived`,
+/// which Metabase reads as `false` when missing (and would then restore a trashed collection).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CollectionUpdate {
+    /// The new name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The new description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Moves the collection; `Some(None)` sends `null`, the root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Option<CollectionId>>,
+    /// `official`, or unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_level: Option<String>,
+    /// Whether the collection is in the Trash: always sent.
+    pub archived: bool,
+    /// Keys this type does not name, sent verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

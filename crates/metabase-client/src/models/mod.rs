@@ -17,12 +17,17 @@ mod session;
 mod user;
 
 pub use self::alert::{Alert, AlertCard, AlertChannel};
-pub use self::card::Card;
-pub use self::collection::{Collection, CollectionItem, CollectionTreeNode, ItemsPage};
-pub use self::common::LastEditInfo;
-pub use self::dashboard::{DashCard, Dashboard, DashboardTab};
+pub use self::card::{Card, CardCreate, CardUpdate};
+pub use self::collection::{
+    Collection, CollectionCreate, CollectionItem, CollectionTreeNode, CollectionUpdate, ItemsPage,
+};
+pub use self::common::{CollectionSummary, LastEditInfo};
+pub use self::dashboard::{
+    DashCard, DashCardUpdate, Dashboard, DashboardCreate, DashboardTab, DashboardUpdate, HydratedCard, SeriesCard,
+    TabUpdate,
+};
 pub use self::database::{Database, DatabaseList, SyncStatus, Table};
 pub use self::permissions::{GroupMember, PermissionGroup, PermissionsGraph};
-pub use self::search::{SearchResponse, SearchResult};
+pub use self::search::{SearchDashboard, SearchResponse, SearchResult};
 pub use self::session::{SessionProperties, VersionInfo};
 pub use self::user::{User, UserGroupMembership, UserList};

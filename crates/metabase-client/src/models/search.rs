@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::null_as_default;
-use crate::ids::{DatabaseId, TableId};
+use super::common::{CollectionSummary, null_as_default};
+use crate::ids::{DashboardId, DatabaseId, TableId};
 
 /// One search hit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,7 +27,7 @@ pub struct SearchResult {
     pub archived: bool,
     /// The collection holding the hit: `{id, name, authority_level, type, ...}`.
     #[serde(default)]
-    pub collection: Option<Value>,
+    pub collection: Option<CollectionSummary>,
     /// The database, for cards and tables.
     #[serde(default)]
     pub database_id: Option<DatabaseId>,
@@ -42,7 +42,7 @@ pub struct SearchResult {
     pub table_schema: Option<String>,
     /// The dashboard of a dashboard question: `{id, name, moderation_status}`.
     #[serde(default)]
-    pub dashboard: Option<Value>,
+    pub dashboard: Option<SearchDashboard>,
     /// Creation time, ISO-8601.
     #[serde(default)]
     pub created_at: Option<String>,
@@ -52,6 +52,17 @@ pub struct SearchResult {
     /// Last edit time, ISO-8601.
     #[serde(default)]
     pub last_edited_at: Option<String>,
+    /// Every other key, verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The dashboard a search hit (a dashboard question) belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchDashboard {
+    /// The dashboard's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<DashboardId>,
     /// Every other key, verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
