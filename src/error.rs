@@ -66,6 +66,12 @@ pub enum GatewayError {
         /// Who set the limit, such as `LIMIT_CAUSE_POLICY_MAX_ROWS`.
         cause: &'static str,
     },
+    /// The request message is larger than the gateway decodes.
+    #[error("the request message is larger than the gateway accepts{}", limit_bytes.map(|limit| format!(" ({limit} bytes)")).unwrap_or_default())]
+    RequestTooLarge {
+        /// The gateway's limit, when known.
+        limit_bytes: Option<u64>,
+    },
     /// The audit store cannot record a change's intent, so the change was not sent (fail closed).
     #[error("the audit trail cannot record this change right now, so nothing was sent to metabase")]
     AuditUnavailable,
@@ -232,6 +238,16 @@ impl From<GatewayError> for Status {
                     None,
                     None,
                     &[("max_rows", rows.to_string()), ("limit_cause", (*cause).into())],
+                ),
+            ),
+            GatewayError::RequestTooLarge { limit_bytes } => safe_status(
+                Code::ResourceExhausted,
+                error.to_string(),
+                info(
+                    "REQUEST_TOO_LARGE",
+                    None,
+                    None,
+                    &limit_bytes.map(|limit| ("limit_bytes", limit.to_string())).into_iter().collect::<Vec<_>>(),
                 ),
             ),
             GatewayError::AuditUnavailable => {
