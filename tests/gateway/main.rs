@@ -22,6 +22,7 @@ mod narrowing;
 mod permissions;
 mod policed;
 mod policy;
+mod requests;
 mod rotation;
 #[path = "../support/postgres.rs"]
 mod postgres_cluster;
