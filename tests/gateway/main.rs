@@ -30,6 +30,7 @@ mod search;
 mod secrets;
 mod server;
 mod sessions;
+mod startup;
 mod streaming;
 mod support;
 mod telemetry;
