@@ -19,6 +19,8 @@ pub mod pb;
 pub mod policy;
 pub mod rpcs;
 pub mod server;
+#[cfg(test)]
+pub(crate) mod seeded;
 pub(crate) mod services;
 pub mod streaming;
 pub mod telemetry;

@@ -11,6 +11,8 @@ pub(crate) mod databases;
 pub mod json;
 pub(crate) mod paging;
 pub(crate) mod permissions;
+#[cfg(test)]
+mod property_tests;
 pub(crate) mod search;
 pub(crate) mod users;
 
