@@ -18,9 +18,9 @@ pub(crate) mod narrow;
 pub mod pb;
 pub mod policy;
 pub mod rpcs;
-pub mod server;
 #[cfg(test)]
 pub(crate) mod seeded;
+pub mod server;
 pub(crate) mod services;
 pub mod streaming;
 pub mod telemetry;

@@ -256,9 +256,7 @@ impl CsvReader {
     /// whitespace that followed it. Returns where reading stopped, if the callback asked to.
     fn release(&mut self, on_event: &mut dyn FnMut(Event<'_>) -> bool) -> Option<u64> {
         let candidate = self.candidate.take()?;
-        let Some((end, record_length)) = candidate.complete else {
-            return None;
-        };
+        let (end, record_length) = candidate.complete?;
         if !self.emit(on_event) {
             return Some(end);
         }

@@ -22,10 +22,10 @@ mod narrowing;
 mod permissions;
 mod policed;
 mod policy;
-mod requests;
-mod rotation;
 #[path = "../support/postgres.rs"]
 mod postgres_cluster;
+mod requests;
+mod rotation;
 mod search;
 mod secrets;
 mod server;
