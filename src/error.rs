@@ -1,13 +1,15 @@
 //! The gateway's error type and the one place it becomes a `tonic::Status` (API.md "Errors"):
 //! an exhaustive mapping, each status carrying a `google.rpc.ErrorInfo` in domain
-//! `metabase-grpc` with the upstream HTTP status where there was one.
+//! `metabase-grpc` with the upstream HTTP status where there was one. Every message, and every
+//! field of the log line written here, passes through [`safe_text`]: no credential and no more
+//! than 1 KiB of Metabase's or the caller's text is echoed.
 
 use std::collections::HashMap;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::metabase::MetabaseError;
+use crate::metabase::{MetabaseError, safe_text};
 
 /// The `ErrorInfo` domain of every gateway error.
 pub const ERROR_DOMAIN: &str = "metabase-grpc";
@@ -64,6 +66,12 @@ pub enum GatewayError {
         /// Who set the limit, such as `LIMIT_CAUSE_POLICY_MAX_ROWS`.
         cause: &'static str,
     },
+    /// The request message is larger than the gateway decodes.
+    #[error("the request message is larger than the gateway accepts{}", limit_bytes.map(|limit| format!(" ({limit} bytes)")).unwrap_or_default())]
+    RequestTooLarge {
+        /// The gateway's limit, when known.
+        limit_bytes: Option<u64>,
+    },
     /// The audit store cannot record a change's intent, so the change was not sent (fail closed).
     #[error("the audit trail cannot record this change right now, so nothing was sent to metabase")]
     AuditUnavailable,
@@ -86,6 +94,11 @@ impl GatewayError {
         let subject = subject.into();
         move |source| GatewayError::Metabase { subject, source: Box::new(source) }
     }
+}
+
+/// Builds the status, its message made safe to echo.
+fn safe_status(code: Code, message: impl AsRef<str>, details: ErrorDetails) -> Status {
+    Status::with_error_details(code, safe_text(message.as_ref()), details)
 }
 
 fn info(reason: &str, http_status: Option<u16>, route: Option<&str>, extra: &[(&str, String)]) -> ErrorDetails {
@@ -155,32 +168,32 @@ fn metabase_status(subject: &str, error: &MetabaseError) -> Status {
             for (field, description) in field_errors {
                 details.add_bad_request_violation(field.clone(), description.clone());
             }
-            Status::with_error_details(code, text, details)
+            safe_status(code, text, details)
         }
-        MetabaseError::CredentialRejected { .. } => Status::with_error_details(
+        MetabaseError::CredentialRejected { .. } => safe_status(
             Code::Internal,
             format!("metabase rejected the gateway's credential while serving {subject}"),
             info("UPSTREAM_CREDENTIAL_REJECTED", Some(401), route, &[]),
         ),
         MetabaseError::QueryFailed { error_type, message } => {
             let kind = error_type.clone().unwrap_or_default();
-            Status::with_error_details(
+            safe_status(
                 query_failure_code(error_type.as_deref()),
                 format!("query for {subject} failed: {message}"),
                 info("QUERY_FAILED", None, route, &[("error_type", kind)]),
             )
         }
-        MetabaseError::Unavailable { .. } => Status::with_error_details(
+        MetabaseError::Unavailable { .. } => safe_status(
             Code::Unavailable,
             format!("metabase is unreachable for {subject}"),
             info("METABASE_UNAVAILABLE", None, route, &[]),
         ),
-        MetabaseError::Timeout { .. } => Status::with_error_details(
+        MetabaseError::Timeout { .. } => safe_status(
             Code::DeadlineExceeded,
             format!("metabase did not answer in time for {subject}"),
             info("METABASE_TIMEOUT", None, route, &[]),
         ),
-        MetabaseError::Decode { .. } => Status::with_error_details(
+        MetabaseError::Decode { .. } => safe_status(
             Code::Internal,
             format!("metabase's answer for {subject} could not be read"),
             info("METABASE_RESPONSE_UNREADABLE", None, route, &[]),
@@ -192,35 +205,32 @@ impl From<GatewayError> for Status {
     fn from(error: GatewayError) -> Self {
         match &error {
             GatewayError::Metabase { subject, source } => {
-                tracing::warn!(subject = %subject, error = %source, route = source.route(), "metabase call failed");
+                tracing::warn!(
+                    subject = %safe_text(subject),
+                    error = %safe_text(&source.to_string()),
+                    route = source.route(),
+                    "metabase call failed"
+                );
                 metabase_status(subject, source)
             }
             GatewayError::InvalidArgument { field, message } => {
                 let mut details = info("INVALID_ARGUMENT", None, None, &[]);
-                details.add_bad_request_violation(field.clone(), message.clone());
-                Status::with_error_details(Code::InvalidArgument, error.to_string(), details)
+                details.add_bad_request_violation(safe_text(field), safe_text(message));
+                safe_status(Code::InvalidArgument, error.to_string(), details)
             }
-            GatewayError::DeadlineExceeded => Status::with_error_details(
-                Code::DeadlineExceeded,
-                error.to_string(),
-                info("DEADLINE_EXCEEDED", None, None, &[]),
-            ),
-            GatewayError::Unauthenticated { .. } => Status::with_error_details(
-                Code::Unauthenticated,
-                error.to_string(),
-                info("UNAUTHENTICATED", None, None, &[]),
-            ),
-            GatewayError::PolicyDenied { .. } => Status::with_error_details(
-                Code::PermissionDenied,
-                error.to_string(),
-                info("POLICY_DENIED", None, None, &[]),
-            ),
-            GatewayError::RateLimited { .. } => Status::with_error_details(
-                Code::ResourceExhausted,
-                error.to_string(),
-                info("RATE_LIMITED", None, None, &[]),
-            ),
-            GatewayError::ExportNotLimitable { rows, cause, .. } => Status::with_error_details(
+            GatewayError::DeadlineExceeded => {
+                safe_status(Code::DeadlineExceeded, error.to_string(), info("DEADLINE_EXCEEDED", None, None, &[]))
+            }
+            GatewayError::Unauthenticated { .. } => {
+                safe_status(Code::Unauthenticated, error.to_string(), info("UNAUTHENTICATED", None, None, &[]))
+            }
+            GatewayError::PolicyDenied { .. } => {
+                safe_status(Code::PermissionDenied, error.to_string(), info("POLICY_DENIED", None, None, &[]))
+            }
+            GatewayError::RateLimited { .. } => {
+                safe_status(Code::ResourceExhausted, error.to_string(), info("RATE_LIMITED", None, None, &[]))
+            }
+            GatewayError::ExportNotLimitable { rows, cause, .. } => safe_status(
                 Code::FailedPrecondition,
                 error.to_string(),
                 info(
@@ -230,14 +240,22 @@ impl From<GatewayError> for Status {
                     &[("max_rows", rows.to_string()), ("limit_cause", (*cause).into())],
                 ),
             ),
-            GatewayError::AuditUnavailable => Status::with_error_details(
-                Code::Unavailable,
+            GatewayError::RequestTooLarge { limit_bytes } => safe_status(
+                Code::ResourceExhausted,
                 error.to_string(),
-                info("AUDIT_UNAVAILABLE", None, None, &[]),
+                info(
+                    "REQUEST_TOO_LARGE",
+                    None,
+                    None,
+                    &limit_bytes.map(|limit| ("limit_bytes", limit.to_string())).into_iter().collect::<Vec<_>>(),
+                ),
             ),
+            GatewayError::AuditUnavailable => {
+                safe_status(Code::Unavailable, error.to_string(), info("AUDIT_UNAVAILABLE", None, None, &[]))
+            }
             GatewayError::Internal { .. } => {
-                tracing::error!(error = %error, "internal gateway error");
-                Status::with_error_details(Code::Internal, error.to_string(), info("INTERNAL", None, None, &[]))
+                tracing::error!(error = %safe_text(&error.to_string()), "internal gateway error");
+                safe_status(Code::Internal, error.to_string(), info("INTERNAL", None, None, &[]))
             }
         }
     }

@@ -18,6 +18,8 @@ pub(crate) mod narrow;
 pub mod pb;
 pub mod policy;
 pub mod rpcs;
+#[cfg(test)]
+pub(crate) mod seeded;
 pub mod server;
 pub(crate) mod services;
 pub mod streaming;

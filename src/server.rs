@@ -40,6 +40,15 @@ pub enum ServeError {
     /// The listener is unusable.
     #[error("gateway listener is unusable")]
     Listener(#[source] std::io::Error),
+    /// The admin port cannot be bound, for example because another process holds it.
+    #[error("the admin port {address} (--admin-listen, MBGRPC_ADMIN_LISTEN) cannot be used")]
+    AdminListener {
+        /// The address asked for.
+        address: SocketAddr,
+        /// Why, such as "Address already in use".
+        #[source]
+        source: std::io::Error,
+    },
     /// Reflection could not be built from the descriptor set.
     #[error("reflection service could not be built")]
     Reflection(#[source] tonic_reflection::server::Error),
@@ -160,8 +169,9 @@ fn watch_health(
 /// Serves the admin port: Prometheus metrics at `/metrics`, on its own listener so it can stay
 /// off the network callers reach.
 async fn serve_admin(address: SocketAddr, registry: prometheus::Registry) -> Result<SocketAddr, ServeError> {
-    let listener = TcpListener::bind(address).await.map_err(ServeError::Listener)?;
-    let bound = listener.local_addr().map_err(ServeError::Listener)?;
+    let unusable = |source| ServeError::AdminListener { address, source };
+    let listener = TcpListener::bind(address).await.map_err(unusable)?;
+    let bound = listener.local_addr().map_err(unusable)?;
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {

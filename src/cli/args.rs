@@ -163,8 +163,16 @@ impl ServeArgs {
                         .map_err(|error| format!("--jwt-jwks {}: {error}", jwks.display()))
                 }
                 other => match other.strip_prefix("header:") {
-                    Some(name) if !name.is_empty() => Ok(IdentitySource::Header(name.to_ascii_lowercase())),
-                    _ => Err(format!("--identity {other}: expected header:NAME, xfcc, mtls or jwt")),
+                    Some(name) if http::HeaderName::from_bytes(name.as_bytes()).is_ok() => {
+                        Ok(IdentitySource::Header(name.to_ascii_lowercase()))
+                    }
+                    Some(name) => Err(format!(
+                        "--identity (MBGRPC_IDENTITY) header:{name}: {name:?} is not an HTTP header name; use letters, \
+                         digits and '-' only, such as header:l5d-client-id"
+                    )),
+                    None => {
+                        Err(format!("--identity (MBGRPC_IDENTITY) {other}: expected header:NAME, xfcc, mtls or jwt"))
+                    }
                 },
             })
             .collect()

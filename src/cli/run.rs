@@ -87,6 +87,12 @@ pub(super) async fn serve(
              to every caller and is for local development only",
         );
     }
+    if args.policy.is_some() && args.allow_all {
+        return config_error(
+            "--allow-all (MBGRPC_ALLOW_ALL) and --policy (MBGRPC_POLICY) conflict: --allow-all grants every call to \
+             every caller, a policy only what it lists; pass one of them",
+        );
+    }
     if args.policy.is_none() {
         tracing::warn!(
             "--allow-all: EVERY caller may make EVERY call. Local development only; never expose this gateway."

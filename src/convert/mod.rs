@@ -12,6 +12,8 @@ pub mod json;
 pub(crate) mod model;
 pub(crate) mod paging;
 pub(crate) mod permissions;
+#[cfg(test)]
+mod property_tests;
 pub(crate) mod search;
 pub(crate) mod users;
 

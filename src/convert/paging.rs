@@ -63,6 +63,8 @@ fn decode_token(token: &str) -> Result<usize, GatewayError> {
         .filter(|digits| !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()))
         .and_then(|digits| digits.parse::<usize>().ok())
         .filter(|offset| *offset <= MAX_OFFSET)
+        // Only the spelling this gateway issues: no leading zeros, no upper-case hex.
+        .filter(|offset| encode_token(*offset) == token)
         .ok_or_else(invalid)
 }
 
@@ -100,5 +102,36 @@ mod tests {
             );
         }
         assert_eq!(Page::from_request(10, &forged("v1:2147483648")).unwrap().offset, 1 << 31);
+    }
+
+    #[test]
+    fn arbitrary_tokens_never_panic_and_only_issued_tokens_decode() {
+        let mut random = crate::seeded::Seeded::new(0x7061_6765);
+        let issued: Vec<String> = (0..200).map(|_| encode_token(random.below(MAX_OFFSET + 1))).collect();
+        for round in 0..5_000 {
+            let token = match round % 4 {
+                0 => random.text(b"0123456789abcdefABCDEF", 40),
+                1 => random.text(b"v1:-+ 0123456789", 24).bytes().map(|byte| format!("{byte:02x}")).collect(),
+                2 => {
+                    let mut bytes = random.pick(&issued).clone().into_bytes();
+                    let at = random.below(bytes.len());
+                    bytes[at] = *random.pick(b"0123456789abcdefABCDEF:z\xff");
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+                _ => String::from_utf8_lossy(&random.bytes(64)).into_owned(),
+            };
+            if let Ok(page) = Page::from_request(random.below(2000) as i32, &token) {
+                assert!(
+                    token.is_empty() || encode_token(page.offset) == token,
+                    "{token:?} decoded but was never issued"
+                );
+            }
+        }
+        for token in &issued {
+            let page = Page::from_request(10, token).expect("an issued token decodes");
+            assert_eq!(&encode_token(page.offset), token);
+        }
+        assert!(Page::from_request(10, &encode_token(5).to_uppercase()).is_err(), "upper-case hex is not issued");
+        assert!(Page::from_request(10, "76313a3035").is_err(), "v1:05 is not issued");
     }
 }

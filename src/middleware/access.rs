@@ -2,7 +2,8 @@
 //! steps need ([`Access`]), and the helpers that read and write gRPC statuses.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::SystemTime;
 
 use http::Response;
 use tonic::Code;
@@ -11,14 +12,55 @@ use crate::audit::{AuditWriter, Floods};
 use crate::error::GatewayError;
 use crate::identity::IdentitySource;
 use crate::metabase::{ClientConfig, MetabaseClient};
-use crate::policy::{Policy, PolicyStore, Rate, RateLimiter};
+use crate::policy::{CredentialSpec, Policy, PolicyStore, Rate, RateLimiter};
 
-/// The Metabase clients of the callers' credentials, built on first use.
+/// The Metabase clients of the callers' credentials, built on first use and rebuilt when what
+/// they were built from changes: the credential's spec in a reloaded policy, or the modified time
+/// or length of one of its secret files. The stale client is dropped, so a rotated or revoked key
+/// stops being sent for new calls without a restart.
 pub struct ClientPool {
     default: MetabaseClient,
     template: ClientConfig,
     environment: HashMap<String, String>,
-    named: RwLock<HashMap<String, MetabaseClient>>,
+    named: RwLock<HashMap<String, NamedClient>>,
+}
+
+/// A credential's client and what it was built from.
+struct NamedClient {
+    spec: CredentialSpec,
+    files: Vec<(String, Option<FileStamp>)>,
+    client: MetabaseClient,
+}
+
+/// What a secret file looked like when its client was built; a change means it was rewritten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    length: u64,
+}
+
+impl FileStamp {
+    fn of(path: &str) -> Option<FileStamp> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(FileStamp { modified: metadata.modified().ok(), length: metadata.len() })
+    }
+}
+
+/// Returns each secret file of a spec with its current stamp.
+fn stamped_files(spec: &CredentialSpec) -> Vec<(String, Option<FileStamp>)> {
+    [&spec.api_key_file, &spec.password_file]
+        .into_iter()
+        .flatten()
+        .map(|path| (path.clone(), FileStamp::of(path)))
+        .collect()
+}
+
+impl NamedClient {
+    /// Reports whether the client still matches the policy's spec and the secret files on disk
+    /// (one `stat` per file: cheap enough for every call).
+    fn is_current(&self, spec: &CredentialSpec) -> bool {
+        self.spec == *spec && self.files.iter().all(|(path, stamp)| FileStamp::of(path) == *stamp)
+    }
 }
 
 impl ClientPool {
@@ -33,21 +75,38 @@ impl ClientPool {
         let Some(name) = name else {
             return Ok(self.default.clone());
         };
-        if let Some(client) = self.named.read().ok().and_then(|named| named.get(name).cloned()) {
-            return Ok(client);
+        let unusable = |error: &dyn std::fmt::Display| GatewayError::Internal {
+            message: format!("credential {name} cannot be used: {error}"),
+        };
+        let spec = policy.file().credentials.get(name);
+        if let Some(spec) = spec {
+            let named = self.named.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(cached) = named.get(name).filter(|cached| cached.is_current(spec)) {
+                return Ok(cached.client.clone());
+            }
         }
-        let credential = policy.resolve_credential(name, &self.environment).map_err(|error| {
-            GatewayError::Internal { message: format!("credential {name} cannot be used: {error}") }
+        // Stamped before reading, so a file rewritten while it is read is read again next time.
+        let files = spec.map(stamped_files).unwrap_or_default();
+        let resolved = policy.resolve_credential(name, &self.environment).map_err(|error| {
+            self.forget(name);
+            unusable(&error)
         })?;
         let mut config = self.template.clone();
-        config.credential = credential;
-        let client = self.default.sibling(config).map_err(|error| GatewayError::Internal {
-            message: format!("credential {name} cannot be used: {error}"),
+        config.credential = resolved;
+        let client = self.default.sibling(config).map_err(|error| {
+            self.forget(name);
+            unusable(&error)
         })?;
-        if let Ok(mut named) = self.named.write() {
-            named.insert(name.to_owned(), client.clone());
+        if let Some(spec) = spec {
+            let fresh = NamedClient { spec: spec.clone(), files, client: client.clone() };
+            self.named.write().unwrap_or_else(PoisonError::into_inner).insert(name.to_owned(), fresh);
         }
         Ok(client)
+    }
+
+    /// Drops the client of a credential that can no longer be resolved.
+    fn forget(&self, name: &str) {
+        self.named.write().unwrap_or_else(PoisonError::into_inner).remove(name);
     }
 
     /// Returns the default client.

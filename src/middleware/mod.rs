@@ -9,6 +9,7 @@ pub(crate) mod call;
 pub(crate) mod deadline;
 pub(crate) mod identity;
 pub(crate) mod rate;
+pub(crate) mod request_codes;
 pub(crate) mod step;
 pub(crate) mod trace;
 pub(crate) mod write_ahead;
@@ -26,6 +27,7 @@ use self::authorize::AuthorizeStep;
 use self::deadline::DeadlineLayer;
 use self::identity::IdentityStep;
 use self::rate::RateStep;
+use self::request_codes::RequestCodesStep;
 use self::step::StepLayer;
 use self::trace::TraceStep;
 use self::write_ahead::WriteAheadStep;
@@ -33,14 +35,17 @@ use self::write_ahead::WriteAheadStep;
 /// The access path's layers, outermost first.
 pub(crate) type AccessPath = ServiceBuilder<
     Stack<
-        StepLayer<WriteAheadStep>,
+        StepLayer<RequestCodesStep>,
         Stack<
-            StepLayer<AuthorizeStep>,
+            StepLayer<WriteAheadStep>,
             Stack<
-                StepLayer<RateStep>,
+                StepLayer<AuthorizeStep>,
                 Stack<
-                    StepLayer<IdentityStep>,
-                    Stack<DeadlineLayer, Stack<StepLayer<AuditStep>, Stack<StepLayer<TraceStep>, NoLayer>>>,
+                    StepLayer<RateStep>,
+                    Stack<
+                        StepLayer<IdentityStep>,
+                        Stack<DeadlineLayer, Stack<StepLayer<AuditStep>, Stack<StepLayer<TraceStep>, NoLayer>>>,
+                    >,
                 >,
             >,
         >,
@@ -67,4 +72,6 @@ pub(crate) fn access_path(access: Arc<Access>) -> AccessPath {
         .layer(StepLayer(AuthorizeStep(access)))
         // Write-ahead: a change's intent is durable before the handler sends it to Metabase.
         .layer(StepLayer(WriteAheadStep))
+        // Request codes: undecodable or oversize requests are the caller's fault, so audited as such.
+        .layer(StepLayer(RequestCodesStep))
 }

@@ -1,7 +1,17 @@
 //! An incremental CSV reader for Metabase's csv export: fed body chunks as they arrive, it hands
-//! each complete record to a callback and keeps at most one partial record. A record that begins
-//! with `{"` is not CSV but the JSON error object Metabase writes into the body when a query
-//! fails after the response began; the reader reports it instead of a record.
+//! each complete record to a callback and keeps at most one partial record.
+//!
+//! When a query fails after the response began, Metabase appends its JSON error object
+//! (`{"status":"failed",...}`) to the body and ends it. A data value can look the same: a first
+//! column whose value begins with `{`. So a record that begins with an unquoted `{"status":"failed"`
+//! is held back until the body shows what it is: anything but whitespace after it makes it data
+//! (it is delivered, and reading goes on); the end of the body makes it the error object, when
+//! its bytes are one. A record that begins with any other `{` is data at once.
+
+/// How Metabase's error object begins.
+const ERROR_MARKER: &[u8] = b"{\"status\":\"failed\"";
+/// The most bytes held as a possible error object; a longer record is data.
+pub const MAX_ERROR_OBJECT_BYTES: usize = 256 * 1024;
 
 /// A complete record: its bytes and where each field ends. The bytes are checked as UTF-8 once
 /// per record, not once per field.
@@ -43,8 +53,36 @@ impl<'a> Record<'a> {
 pub enum Event<'a> {
     /// A complete record.
     Record(Record<'a>),
-    /// The body switched to Metabase's JSON error object; the rest of the body is its text.
+    /// The body ended with Metabase's JSON error object; [`CsvReader::error_text`] holds it.
     ErrorObject,
+}
+
+/// A record that began with an unquoted `{"status":"failed"`, not yet known to be data.
+#[derive(Debug)]
+struct Candidate {
+    /// Where in the body its `{` is.
+    start: u64,
+    /// Its bytes as they came, and once it is complete any whitespace after it.
+    raw: Vec<u8>,
+    /// Once the record is complete: where in the body it ends (past its terminator) and how many
+    /// bytes of `raw` are the record's.
+    complete: Option<(u64, usize)>,
+}
+
+impl Candidate {
+    /// Reports whether `raw` may still be the error object: it agrees with the marker so far and
+    /// is not too long.
+    fn may_be_error_object(&self) -> bool {
+        let compared = self.raw.len().min(ERROR_MARKER.len());
+        self.raw[..compared] == ERROR_MARKER[..compared] && self.raw.len() <= MAX_ERROR_OBJECT_BYTES
+    }
+
+    /// Reports whether `raw` is Metabase's error object.
+    fn is_error_object(&self) -> bool {
+        self.raw.starts_with(ERROR_MARKER)
+            && serde_json::from_slice::<serde_json::Value>(&self.raw)
+                .is_ok_and(|value| value.get("status").and_then(serde_json::Value::as_str) == Some("failed"))
+    }
 }
 
 /// The reader's state across chunks.
@@ -56,6 +94,8 @@ pub struct CsvReader {
     in_quotes: bool,
     quote_pending: bool,
     at_record_start: bool,
+    candidate: Option<Candidate>,
+    fed: u64,
     error_text: Option<Vec<u8>>,
 }
 
@@ -65,9 +105,16 @@ impl CsvReader {
         CsvReader { at_record_start: true, ..Default::default() }
     }
 
-    /// Returns the error object's text gathered so far, once one began.
+    /// Returns Metabase's error object, once [`CsvReader::finish`] found that the body ended
+    /// with one.
     pub fn error_text(&self) -> Option<&[u8]> {
         self.error_text.as_deref()
+    }
+
+    /// Returns where in the body the bytes begin that may still be Metabase's error object, so
+    /// that a pass-through can hold them back; `None` when every byte read so far is data.
+    pub fn held_from(&self) -> Option<u64> {
+        self.candidate.as_ref().map(|candidate| candidate.start)
     }
 
     fn finish_field(&mut self) {
@@ -97,27 +144,45 @@ impl CsvReader {
         self.feed_until_stop(chunk, on_event).is_none()
     }
 
-    /// Feeds a chunk like [`CsvReader::feed`] and returns where in `chunk` reading stopped when
-    /// the callback asked to stop: just past the record's line terminator (`\n` or `\r\n`), or
-    /// where the error object begins. Returns `None` when the whole chunk was read.
-    pub fn feed_until_stop(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(Event<'_>) -> bool) -> Option<usize> {
+    /// Feeds a chunk like [`CsvReader::feed`] and returns where in the body (counted from its
+    /// first byte, across chunks) reading stopped when the callback asked to stop: just past the
+    /// record's line terminator (`\n` or `\r\n`). Returns `None` when the whole chunk was read.
+    pub fn feed_until_stop(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(Event<'_>) -> bool) -> Option<u64> {
+        let base = self.fed;
+        self.fed += chunk.len() as u64;
+        self.consume(chunk, base, on_event)
+    }
+
+    /// Reads `chunk`, which begins at `base` in the body.
+    fn consume(&mut self, chunk: &[u8], base: u64, on_event: &mut dyn FnMut(Event<'_>) -> bool) -> Option<u64> {
         let mut index = 0;
+        // Where the bytes of an incomplete candidate not yet copied to it begin.
+        let mut candidate_from = 0;
         while index < chunk.len() {
-            if let Some(error) = self.error_text.as_mut() {
-                error.extend_from_slice(&chunk[index..]);
-                return None;
+            if let Some(candidate) = self.candidate.as_mut().filter(|candidate| candidate.complete.is_some()) {
+                let data_at = chunk[index..].iter().position(|byte| !byte.is_ascii_whitespace());
+                let run_end = data_at.map_or(chunk.len(), |offset| index + offset);
+                candidate.raw.extend_from_slice(&chunk[index..run_end]);
+                index = run_end;
+                if data_at.is_none() && candidate.may_be_error_object() {
+                    return None;
+                }
+                if let Some(stop) = self.release(on_event) {
+                    return Some(stop);
+                }
+                continue;
             }
             let byte = chunk[index];
             if self.at_record_start && !self.in_quotes && byte == b'{' {
-                self.error_text = Some(chunk[index..].to_vec());
-                return (!on_event(Event::ErrorObject)).then_some(index);
+                self.candidate = Some(Candidate { start: base + index as u64, raw: Vec::new(), complete: None });
+                candidate_from = index;
             }
             self.at_record_start = false;
             if self.in_quotes && !self.quote_pending {
                 let quote = memchr::memchr(b'"', &chunk[index..]).map_or(chunk.len(), |offset| index + offset);
                 self.record.extend_from_slice(&chunk[index..quote]);
                 if quote == chunk.len() {
-                    return None;
+                    break;
                 }
                 self.quote_pending = true;
                 index = quote + 1;
@@ -150,8 +215,17 @@ impl CsvReader {
                         self.record.pop();
                     }
                     self.finish_field();
+                    if let Some(candidate) = self.candidate.as_mut() {
+                        candidate.raw.extend_from_slice(&chunk[candidate_from..=index]);
+                        candidate.complete = Some((base + index as u64 + 1, candidate.raw.len()));
+                        if candidate.may_be_error_object() {
+                            index += 1;
+                            continue;
+                        }
+                        self.candidate = None;
+                    }
                     if !self.emit(on_event) {
-                        return Some(index + 1);
+                        return Some(base + index as u64 + 1);
                     }
                 }
                 other => {
@@ -169,13 +243,49 @@ impl CsvReader {
             }
             index += 1;
         }
+        if let Some(candidate) = self.candidate.as_mut().filter(|candidate| candidate.complete.is_none()) {
+            candidate.raw.extend_from_slice(&chunk[candidate_from..]);
+            if !candidate.may_be_error_object() {
+                self.candidate = None;
+            }
+        }
         None
     }
 
-    /// Ends the body: a last record without a trailing newline is delivered.
-    pub fn finish(&mut self, on_event: &mut dyn FnMut(Event<'_>) -> bool) {
+    /// Delivers a complete candidate as the data it turned out to be, then reads again the
+    /// whitespace that followed it. Returns where reading stopped, if the callback asked to.
+    fn release(&mut self, on_event: &mut dyn FnMut(Event<'_>) -> bool) -> Option<u64> {
+        let candidate = self.candidate.take()?;
+        let (end, record_length) = candidate.complete?;
+        if !self.emit(on_event) {
+            return Some(end);
+        }
+        self.consume(&candidate.raw[record_length..], end, on_event)
+    }
+
+    /// Ends the body: a held record that is Metabase's error object becomes
+    /// [`CsvReader::error_text`] (and an [`Event::ErrorObject`]); otherwise a last record, held or
+    /// without a trailing newline, is delivered. Returns where reading stopped, if the callback
+    /// asked to.
+    pub fn finish(&mut self, on_event: &mut dyn FnMut(Event<'_>) -> bool) -> Option<u64> {
         if self.error_text.is_some() {
-            return;
+            return None;
+        }
+        if let Some(candidate) = self.candidate.as_ref() {
+            if candidate.is_error_object() {
+                self.error_text = self.candidate.take().map(|candidate| candidate.raw);
+                self.record.clear();
+                self.ends.clear();
+                on_event(Event::ErrorObject);
+                return None;
+            }
+            if candidate.complete.is_some() {
+                if let Some(stop) = self.release(on_event) {
+                    return Some(stop);
+                }
+            } else {
+                self.candidate = None;
+            }
         }
         if self.quote_pending {
             self.quote_pending = false;
@@ -183,8 +293,11 @@ impl CsvReader {
         }
         if !self.at_record_start {
             self.finish_field();
-            self.emit(on_event);
+            if !self.emit(on_event) {
+                return Some(self.fed);
+            }
         }
+        None
     }
 }
 
@@ -221,5 +334,54 @@ mod tests {
         let (found, error) = records(&["ID\n1\n2\n{\"status\":\"fai", "led\",\"error\":\"boom\"}"]);
         assert_eq!(found.len(), 3);
         assert_eq!(error.as_deref(), Some("{\"status\":\"failed\",\"error\":\"boom\"}"));
+    }
+
+    /// Reads `body` split at every position; returns the records and error text, checking that
+    /// every split agrees.
+    fn at_every_split(body: &str) -> (Vec<Vec<String>>, Option<String>) {
+        let whole = records(&[body]);
+        for split in 0..=body.len() {
+            if body.is_char_boundary(split) {
+                assert_eq!(records(&[&body[..split], &body[split..]]), whole, "split at {split}");
+            }
+        }
+        whole
+    }
+
+    #[test]
+    fn a_failed_status_lookalike_value_mid_body_comes_through_as_rows() {
+        let body =
+            "ID,NOTE\n{\"status\":\"failed\",\"error\":\"x\"}\n\"{\"\"status\"\":\"\"failed\"\"}\",b\n\n{x},c\n9,d";
+        let (found, error) = at_every_split(body);
+        assert_eq!(error, None);
+        assert_eq!(found.len(), 6, "{found:?}");
+        assert_eq!(found[1][0], "{\"status\":\"failed\"");
+        assert_eq!(found[2], vec!["{\"status\":\"failed\"}", "b"]);
+        assert_eq!(found[3], vec![""], "the blank line after a held record is still a record");
+        assert_eq!(found[4], vec!["{x}", "c"]);
+        assert_eq!(found[5], vec!["9", "d"]);
+    }
+
+    #[test]
+    fn a_brace_value_last_in_the_body_is_data_unless_it_is_the_error_object() {
+        for body in ["ID\n{x}\n", "ID\n{\"status\":\"failed\" but not json\n", "ID\n{\"status\":\"completed\"}"] {
+            let (found, error) = at_every_split(body);
+            assert_eq!((found.len(), error), (2, None), "{body}");
+        }
+        let (found, error) = at_every_split("ID\n1\n{\"status\":\"failed\",\"error\":\"a, \\\"b\\\"\\nc\"}\r\n");
+        assert_eq!(found, vec![vec!["ID"], vec!["1"]]);
+        assert_eq!(error.as_deref(), Some("{\"status\":\"failed\",\"error\":\"a, \\\"b\\\"\\nc\"}\r\n"));
+    }
+
+    #[test]
+    fn only_bytes_that_may_be_the_error_object_are_held() {
+        let mut reader = CsvReader::new();
+        let mut ignore = |_: Event<'_>| true;
+        reader.feed(b"ID\n{", &mut ignore);
+        assert_eq!(reader.held_from(), Some(3), "a record beginning with {{ may be the error object");
+        reader.feed(b"x},1\n{\"sta", &mut ignore);
+        assert_eq!(reader.held_from(), Some(9), "{{x}} is data; {{\"sta may begin the error object");
+        reader.feed(b"tus\":\"ok\"}\n", &mut ignore);
+        assert_eq!(reader.held_from(), None);
     }
 }

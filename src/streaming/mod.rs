@@ -7,6 +7,8 @@
 
 pub mod columns;
 pub mod csv;
+#[cfg(test)]
+mod csv_properties;
 pub(crate) mod exports;
 pub(crate) mod plan;
 pub(crate) mod results;

@@ -24,10 +24,13 @@ mod policed;
 mod policy;
 #[path = "../support/postgres.rs"]
 mod postgres_cluster;
+mod requests;
+mod rotation;
 mod search;
 mod secrets;
 mod server;
 mod sessions;
+mod startup;
 mod streaming;
 mod support;
 mod telemetry;

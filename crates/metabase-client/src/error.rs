@@ -1,11 +1,9 @@
 //! Owns the client's errors: [`MetabaseError`] for requests and [`ConfigError`] for building the
 //! client, and the decoding of Metabase's error bodies (CONTRACT.md §2) and failed-query bodies
-//! (§9.3). No variant ever carries a credential.
+//! (§9.3). No variant ever carries a credential: Metabase's text passes through
+//! [`crate::redact::safe_text`] as the error is built, so every consumer may show or log it.
 
 use serde_json::{Map, Value};
-
-/// The longest message, in characters, kept from an upstream error body.
-const MAX_MESSAGE_CHARS: usize = 500;
 
 /// Describes why a request to Metabase failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +31,7 @@ pub enum MetabaseError {
         status: u16,
         /// The route template that was called.
         route: String,
-        /// Metabase's message, at most 500 characters.
+        /// Metabase's message, redacted and at most 1 KiB.
         message: String,
         /// Field errors from a validation body's `errors` map, as `(field, description)`.
         field_errors: Vec<(String, String)>,
@@ -46,12 +44,14 @@ pub enum MetabaseError {
         /// The route template that was called.
         route: String,
     },
-    /// A query ran and failed: Metabase's 202 body with `"status": "failed"`.
-    #[error("metabase query failed: {message}")]
+    /// A query ran and failed: Metabase's 202 body with `"status": "failed"`. Its text often
+    /// quotes the query, so it is for the caller who sent the query and stays out of `Display`
+    /// (and so out of log lines).
+    #[error("metabase query failed ({})", error_type.as_deref().unwrap_or("no error type"))]
     QueryFailed {
         /// Metabase's `error_type`, such as `invalid-query` or `missing-required-permissions`.
         error_type: Option<String>,
-        /// Metabase's `error` text, at most 500 characters.
+        /// Metabase's `error` text, redacted and at most 1 KiB.
         message: String,
     },
     /// A success body did not have the expected shape.
@@ -209,14 +209,9 @@ fn describe_field_error(description: &Value) -> String {
     }
 }
 
-/// Cuts `text` to at most 500 characters, marking the cut with an ellipsis.
+/// Returns Metabase's text fit to keep in an error: redacted and capped at 1 KiB.
 pub(crate) fn cap_message(text: &str) -> String {
-    if text.chars().count() <= MAX_MESSAGE_CHARS {
-        return text.to_owned();
-    }
-    let mut capped: String = text.chars().take(MAX_MESSAGE_CHARS - 1).collect();
-    capped.push('…');
-    capped
+    crate::redact::safe_text(text)
 }
 
 #[cfg(test)]
@@ -339,14 +334,33 @@ mod tests {
     }
 
     #[test]
-    fn long_messages_are_capped_at_500_characters() {
+    fn long_messages_are_capped_at_one_kibibyte() {
         let long = "é".repeat(2_000);
 
         let (_, message, _, _) = upstream_parts(upstream_error(400, "/api/card", Some("text/plain"), long.as_bytes()));
 
-        assert_eq!(message.chars().count(), 500);
+        assert!(message.len() <= crate::redact::MAX_ECHO_BYTES && message.len() > 1000, "{}", message.len());
         assert!(message.ends_with('…'));
         assert_eq!(cap_message("short"), "short");
+    }
+
+    #[test]
+    fn a_password_in_metabases_text_never_reaches_the_error() {
+        let body = json!({"message": "Connections could not be acquired: jdbc:postgresql://db:5432/x?user=u&password=hunter2"});
+
+        let error = upstream_error(400, "/api/database", Some("application/json"), body.to_string().as_bytes());
+        let failed = check_query_body(&json!({"status": "failed", "error": "FATAL: password=hunter2"})).unwrap_err();
+
+        for shown in [error.to_string(), format!("{error:?}"), format!("{failed:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_failed_querys_text_stays_out_of_display() {
+        let error = check_query_body(&json!({"status": "failed", "error": "syntax error near SELECT secret_column FROM t", "error_type": "invalid-query"})).unwrap_err();
+
+        assert_eq!(error.to_string(), "metabase query failed (invalid-query)");
     }
 
     #[test]
@@ -377,7 +391,7 @@ mod tests {
     fn failed_query_without_error_text_says_error_running_query() {
         let error = check_query_body(&json!({"status": "failed"})).unwrap_err();
 
-        assert_eq!(error.to_string(), "metabase query failed: error running query");
+        assert!(matches!(&error, MetabaseError::QueryFailed { message, .. } if message == "error running query"));
         assert_eq!(error.status(), None);
     }
 }

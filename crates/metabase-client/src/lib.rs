@@ -18,6 +18,7 @@ pub mod ids;
 pub mod models;
 pub mod permissions;
 pub mod queries;
+pub mod redact;
 pub mod results;
 pub mod search;
 pub mod secret;
@@ -48,6 +49,7 @@ pub use self::ids::{
 pub use self::models::*;
 pub use self::permissions::{GroupBody, MembershipCreate, Permissions, PermissionsGraphUpdate};
 pub use self::queries::{ExportFormat, Queries};
+pub use self::redact::safe_text;
 pub use self::results::{QuerySource, ResultBody, export_failure};
 pub use self::search::{Search, SearchQuery};
 pub use self::secret::Secret;

@@ -1,29 +1,58 @@
 //! Reads an export body as it passes through the gateway: counts its rows, finds where a csv or
 //! json body must be cut so that no more rows than the call's limit leave the gateway, and finds
 //! the error object Metabase writes into the body when a query fails part way. It keeps at most
-//! one csv record or a few bytes of a workbook, never the body.
+//! one csv record or a few bytes of a workbook, never the body. A csv record that may be the
+//! error object (see [`crate::streaming::csv`]) is held back until the body shows it is data.
+
+use bytes::{Bytes, BytesMut};
 
 use crate::metabase::ExportFormat;
 use crate::streaming::csv::{CsvReader, Event};
 
-/// What one chunk of an export body holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What may leave the gateway after one chunk of an export body.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Scan {
-    /// The whole chunk is body.
-    Body,
-    /// The row limit was reached: the body ends at `end`, `tail` closes the document, and nothing
-    /// more is read.
-    Cut {
-        /// Where the last row allowed ends (just past its line terminator or closing brace).
-        end: usize,
-        /// What closes the document after that row.
-        tail: &'static [u8],
-    },
-    /// Metabase's error object begins at `start`; the body before it is still sent.
+    /// These bytes are body; more may follow.
+    Body(Bytes),
+    /// The row limit was reached: these bytes end the body (the document closed after the last
+    /// row allowed), and nothing more is read.
+    Cut(Bytes),
+    /// Metabase's error object was found: `data` is the body before it, `error` its text so far.
     Failed {
-        /// Where the error object begins.
-        start: usize,
+        /// The body before the error object.
+        data: Bytes,
+        /// The error object's text read so far.
+        error: Vec<u8>,
     },
+}
+
+/// Where a json or workbook chunk ends, as the scan of its bytes found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Body,
+    Cut { end: usize, tail: &'static [u8] },
+    Failed { start: usize },
+}
+
+impl Found {
+    fn within(self, chunk: Bytes) -> Scan {
+        match self {
+            Found::Body => Scan::Body(chunk),
+            Found::Cut { end, tail } => Scan::Cut(with_tail(chunk.slice(..end), tail)),
+            Found::Failed { start } => Scan::Failed { data: chunk.slice(..start), error: chunk[start..].to_vec() },
+        }
+    }
+}
+
+/// Returns `body` followed by `tail`.
+fn with_tail(body: Bytes, tail: &[u8]) -> Bytes {
+    if tail.is_empty() {
+        return body;
+    }
+    let mut joined = BytesMut::with_capacity(body.len() + tail.len());
+    joined.extend_from_slice(&body);
+    joined.extend_from_slice(tail);
+    joined.freeze()
 }
 
 /// The start of Metabase's error object, as it appears inside a workbook's bytes.
@@ -46,9 +75,17 @@ struct JsonState {
 
 #[derive(Debug)]
 enum Format {
-    Csv { reader: CsvReader, header_seen: bool },
+    /// `held` are the body's bytes from offset `sent` on that the reader holds back.
+    Csv {
+        reader: CsvReader,
+        header_seen: bool,
+        sent: u64,
+        held: Vec<u8>,
+    },
     Json(JsonState),
-    Binary { carry: Vec<u8> },
+    Binary {
+        carry: Vec<u8>,
+    },
 }
 
 /// Scans an export body chunk by chunk.
@@ -64,7 +101,9 @@ impl BodyScanner {
     /// (`None`: no limit). A workbook is never cut; only its error object is looked for.
     pub(super) fn new(format: ExportFormat, limit: Option<u64>) -> Self {
         let format = match format {
-            ExportFormat::Csv => Format::Csv { reader: CsvReader::new(), header_seen: false },
+            ExportFormat::Csv => {
+                Format::Csv { reader: CsvReader::new(), header_seen: false, sent: 0, held: Vec::new() }
+            }
             ExportFormat::Json => Format::Json(JsonState::default()),
             ExportFormat::Xlsx => Format::Binary { carry: Vec::new() },
         };
@@ -80,31 +119,54 @@ impl BodyScanner {
         }
     }
 
-    /// Scans the next chunk of the body.
-    pub(super) fn scan(&mut self, chunk: &[u8]) -> Scan {
+    /// Scans the next chunk of the body and returns what of it (and of bytes held before) may
+    /// leave the gateway.
+    pub(super) fn scan(&mut self, chunk: Bytes) -> Scan {
         let limit = self.limit;
         let rows = &mut self.rows;
         match &mut self.format {
-            Format::Csv { reader, header_seen } => {
-                let before = reader.error_text().map_or(0, <[u8]>::len);
-                let stop = reader.feed_until_stop(chunk, &mut |event| count_csv(&event, header_seen, rows, limit));
+            Format::Csv { reader, header_seen, sent, held } => {
+                let stop = reader.feed_until_stop(&chunk, &mut |event| count_csv(&event, header_seen, rows, limit));
+                let joined = if held.is_empty() {
+                    chunk
+                } else {
+                    let mut joined = std::mem::take(held);
+                    joined.extend_from_slice(&chunk);
+                    Bytes::from(joined)
+                };
+                let offset =
+                    |at: u64| usize::try_from(at.saturating_sub(*sent)).unwrap_or(usize::MAX).min(joined.len());
                 if let Some(end) = stop {
-                    return Scan::Cut { end, tail: b"" };
+                    return Scan::Cut(joined.slice(..offset(end)));
                 }
-                let after = reader.error_text().map_or(0, <[u8]>::len);
-                if after > before && before == 0 { Scan::Failed { start: chunk.len() - after } } else { Scan::Body }
+                let keep_from = reader.held_from().map_or(joined.len(), offset);
+                *held = joined[keep_from..].to_vec();
+                *sent += keep_from as u64;
+                Scan::Body(joined.slice(..keep_from))
             }
-            Format::Json(state) => scan_json(state, chunk, rows, limit),
-            Format::Binary { carry } => scan_binary(carry, chunk),
+            Format::Json(state) => scan_json(state, &chunk, rows, limit).within(chunk),
+            Format::Binary { carry } => scan_binary(carry, &chunk).within(chunk),
         }
     }
 
-    /// Ends the body: a csv body's last record without a line terminator is counted.
-    pub(super) fn finish(&mut self) {
+    /// Ends the body and returns what is left to send: a csv record held back is delivered as
+    /// data (and counted), or found to be Metabase's error object.
+    pub(super) fn finish(&mut self) -> Scan {
         let limit = self.limit;
         let rows = &mut self.rows;
-        if let Format::Csv { reader, header_seen } = &mut self.format {
-            reader.finish(&mut |event| count_csv(&event, header_seen, rows, limit));
+        let Format::Csv { reader, header_seen, sent, held } = &mut self.format else {
+            return Scan::Body(Bytes::new());
+        };
+        let held_from = reader.held_from();
+        let stop = reader.finish(&mut |event| count_csv(&event, header_seen, rows, limit));
+        let rest = Bytes::from(std::mem::take(held));
+        let offset = |at: u64| usize::try_from(at.saturating_sub(*sent)).unwrap_or(usize::MAX).min(rest.len());
+        if let (Some(error), Some(start)) = (reader.error_text(), held_from) {
+            return Scan::Failed { data: rest.slice(..offset(start)), error: error.to_vec() };
+        }
+        match stop {
+            Some(end) => Scan::Cut(rest.slice(..offset(end))),
+            None => Scan::Body(rest),
         }
     }
 }
@@ -127,7 +189,7 @@ fn count_csv(event: &Event<'_>, header_seen: &mut bool, rows: &mut u64, limit: O
 /// skipped, each object or array closing back to the array's level is a row. A `{` where no
 /// row may begin (first in the body, or right after a row's `}` without a comma) starts the
 /// error object.
-fn scan_json(state: &mut JsonState, chunk: &[u8], rows: &mut u64, limit: Option<u64>) -> Scan {
+fn scan_json(state: &mut JsonState, chunk: &[u8], rows: &mut u64, limit: Option<u64>) -> Found {
     let mut index = 0;
     while index < chunk.len() {
         if state.in_string {
@@ -137,7 +199,7 @@ fn scan_json(state: &mut JsonState, chunk: &[u8], rows: &mut u64, limit: Option<
                 continue;
             }
             let Some(offset) = memchr::memchr2(b'"', b'\\', &chunk[index..]) else {
-                return Scan::Body;
+                return Found::Body;
             };
             index += offset;
             if chunk[index] == b'\\' {
@@ -155,11 +217,11 @@ fn scan_json(state: &mut JsonState, chunk: &[u8], rows: &mut u64, limit: Option<
                 let starts_error =
                     byte == b'{' && ((state.depth == 0 && !state.seen_any) || (state.depth == 1 && state.last == b'}'));
                 if starts_error {
-                    return Scan::Failed { start: index };
+                    return Found::Failed { start: index };
                 }
                 state.depth += 1;
                 if state.depth == 1 && limit == Some(0) {
-                    return Scan::Cut { end: index + 1, tail: JSON_EMPTY_CLOSE };
+                    return Found::Cut { end: index + 1, tail: JSON_EMPTY_CLOSE };
                 }
             }
             b'}' | b']' => {
@@ -167,7 +229,7 @@ fn scan_json(state: &mut JsonState, chunk: &[u8], rows: &mut u64, limit: Option<
                 if state.depth == 1 {
                     *rows += 1;
                     if limit.is_some_and(|most| *rows >= most) {
-                        return Scan::Cut { end: index + 1, tail: JSON_CLOSE };
+                        return Found::Cut { end: index + 1, tail: JSON_CLOSE };
                     }
                 }
             }
@@ -181,14 +243,14 @@ fn scan_json(state: &mut JsonState, chunk: &[u8], rows: &mut u64, limit: Option<
         }
         index += 1;
     }
-    Scan::Body
+    Found::Body
 }
 
 /// Finds the error object in a workbook's bytes: the whole body when it starts with `{`, else
 /// the marker, which may straddle chunks (the last few bytes are carried over).
-fn scan_binary(carry: &mut Vec<u8>, chunk: &[u8]) -> Scan {
+fn scan_binary(carry: &mut Vec<u8>, chunk: &[u8]) -> Found {
     if carry.is_empty() && chunk.first() == Some(&b'{') {
-        return Scan::Failed { start: 0 };
+        return Found::Failed { start: 0 };
     }
     let mut window = std::mem::take(carry);
     let offset = window.len();
@@ -196,7 +258,7 @@ fn scan_binary(carry: &mut Vec<u8>, chunk: &[u8]) -> Scan {
     let found = window.windows(ERROR_MARKER.len()).position(|candidate| candidate == ERROR_MARKER);
     let keep = window.len().saturating_sub(ERROR_MARKER.len() - 1);
     *carry = window.split_off(keep);
-    found.map_or(Scan::Body, |position| Scan::Failed { start: position.saturating_sub(offset) })
+    found.map_or(Found::Body, |position| Found::Failed { start: position.saturating_sub(offset) })
 }
 
 #[cfg(test)]
@@ -210,23 +272,26 @@ mod tests {
         let mut scanner = BodyScanner::new(format, limit);
         let rows = |scanner: &BodyScanner| scanner.rows().expect("csv and json rows are counted");
         let mut sent = Vec::new();
-        let mut consumed = 0;
-        for chunk in [&body[..split], &body[split..]] {
-            match scanner.scan(chunk) {
-                Scan::Body => sent.extend_from_slice(chunk),
-                Scan::Cut { end, tail } => {
-                    sent.extend_from_slice(&chunk[..end]);
-                    sent.extend_from_slice(tail);
+        let chunks = [&body[..split], &body[split..]];
+        let scans = chunks.iter().map(|chunk| Some(Bytes::copy_from_slice(chunk))).chain([None]);
+        for chunk in scans {
+            let scan = match chunk {
+                Some(chunk) => scanner.scan(chunk),
+                None => scanner.finish(),
+            };
+            match scan {
+                Scan::Body(data) => sent.extend_from_slice(&data),
+                Scan::Cut(data) => {
+                    sent.extend_from_slice(&data);
                     return (sent, rows(&scanner), None);
                 }
-                Scan::Failed { start } => {
-                    sent.extend_from_slice(&chunk[..start]);
-                    return (sent, rows(&scanner), Some(consumed + start));
+                Scan::Failed { data, error } => {
+                    sent.extend_from_slice(&data);
+                    assert!(body[sent.len()..].starts_with(&error), "the error text is the body's end");
+                    return (sent.clone(), rows(&scanner), Some(sent.len()));
                 }
             }
-            consumed += chunk.len();
         }
-        scanner.finish();
         (sent, rows(&scanner), None)
     }
 
@@ -267,6 +332,17 @@ mod tests {
             assert_eq!(pass(ExportFormat::Csv, Some(5), body, split), (b"A\n1\n2\n".to_vec(), 2, Some(6)));
         }
         assert_eq!(pass(ExportFormat::Csv, Some(2), body, 3), (b"A\n1\n2\n".to_vec(), 2, None), "cut first");
+    }
+
+    #[test]
+    fn a_failed_status_lookalike_csv_value_mid_body_passes_unchanged_and_counts_as_a_row() {
+        let body: &[u8] =
+            b"ID,NOTE\r\n{\"status\":\"failed\",\"error\":\"x\"}\r\n2,\"{\"\"status\"\":\"\"failed\"\"}\"\r\n{x}\r\n";
+        let first_row = b"ID,NOTE\r\n{\"status\":\"failed\",\"error\":\"x\"}\r\n".to_vec();
+        for split in 0..=body.len() {
+            assert_eq!(pass(ExportFormat::Csv, None, body, split), (body.to_vec(), 3, None), "split at {split}");
+            assert_eq!(pass(ExportFormat::Csv, Some(1), body, split), (first_row.clone(), 1, None), "split at {split}");
+        }
     }
 
     const JSON: &[u8] = b"[\n{\"ID\":1,\"NOTE\":\"}],\\\"{\"},\n{\"ID\":2,\"NOTE\":{\"a\":[1,{\"b\":\"]\"}]}},\n{\"ID\":3,\"NOTE\":\"\\\\\"},\n{\"ID\":4,\"NOTE\":null}\n]";
@@ -312,10 +388,15 @@ mod tests {
     #[test]
     fn a_workbooks_error_object_is_found_across_chunks() {
         let mut scanner = BodyScanner::new(ExportFormat::Xlsx, Some(1));
-        assert_eq!(scanner.scan(b"PK\x03\x04 zipped{\"sta"), Scan::Body, "a workbook is never cut");
+        let start = Bytes::from_static(b"PK\x03\x04 zipped{\"sta");
+        assert_eq!(scanner.scan(start.clone()), Scan::Body(start), "a workbook is never cut");
         assert_eq!(scanner.rows(), None);
-        assert!(matches!(scanner.scan(b"tus\":\"failed\",\"error\":\"x\"}"), Scan::Failed { .. }));
+        assert!(matches!(scanner.scan(Bytes::from_static(b"tus\":\"failed\",\"error\":\"x\"}")), Scan::Failed { .. }));
         let mut leading = BodyScanner::new(ExportFormat::Xlsx, None);
-        assert_eq!(leading.scan(b"{\"status\":\"failed\"}"), Scan::Failed { start: 0 });
+        let object = b"{\"status\":\"failed\"}";
+        assert_eq!(
+            leading.scan(Bytes::from_static(object)),
+            Scan::Failed { data: Bytes::new(), error: object.to_vec() }
+        );
     }
 }

@@ -8,7 +8,6 @@
 
 mod cut;
 
-use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc::Sender;
 use tonic::Status;
 
@@ -72,17 +71,6 @@ fn note_rows(call: &CallContext, limit: RowLimit, rows: u64) {
     }
 }
 
-/// Returns `body` followed by `tail`.
-fn with_tail(body: Bytes, tail: &[u8]) -> Bytes {
-    if tail.is_empty() {
-        return body;
-    }
-    let mut joined = BytesMut::with_capacity(body.len() + tail.len());
-    joined.extend_from_slice(&body);
-    joined.extend_from_slice(tail);
-    joined.freeze()
-}
-
 async fn stream(
     call: &CallContext,
     source: &QuerySource,
@@ -98,25 +86,35 @@ async fn stream(
     let mut response = call.client.queries().export(source, format, format_rows).await.map_err(failed)?;
     let mut first = Some((response.content_type().to_owned(), response.filename()));
     let mut error_text: Option<Vec<u8>> = None;
-    loop {
+    let mut ended = false;
+    while !ended {
         let chunk = tokio::select! {
             chunk = response.next_chunk() => chunk.map_err(failed)?,
             () = sender.closed() => return Err(None),
         };
-        let Some(chunk) = chunk else { break };
-        if let Some(text) = error_text.as_mut() {
-            text.extend_from_slice(&chunk);
-            if text.len() > MAX_ERROR_TEXT {
-                break;
+        let scan = match chunk {
+            Some(chunk) => {
+                if let Some(text) = error_text.as_mut() {
+                    text.extend_from_slice(&chunk);
+                    if text.len() > MAX_ERROR_TEXT {
+                        break;
+                    }
+                    continue;
+                }
+                scanner.scan(chunk)
             }
-            continue;
-        }
-        let (data, cut) = match scanner.scan(&chunk) {
-            Scan::Body => (chunk, false),
-            Scan::Cut { end, tail } => (with_tail(chunk.slice(..end), tail), true),
-            Scan::Failed { start } => {
-                error_text = Some(chunk[start..].to_vec());
-                (chunk.slice(..start), false)
+            None if error_text.is_some() => break,
+            None => {
+                ended = true;
+                scanner.finish()
+            }
+        };
+        let (data, cut) = match scan {
+            Scan::Body(data) => (data, false),
+            Scan::Cut(data) => (data, true),
+            Scan::Failed { data, error } => {
+                error_text = Some(error);
+                (data, false)
             }
         };
         if !data.is_empty() || first.is_some() {
@@ -140,7 +138,6 @@ async fn stream(
     if let Some(text) = error_text {
         return Err(failed(response.failed(export_failure(&text))));
     }
-    scanner.finish();
     Ok(())
 }
 
