@@ -100,7 +100,7 @@ async fn an_oversized_request_is_refused_before_it_reaches_metabase() {
     let request =
         CreateCardRequest { name: "x".repeat(5 * 1024 * 1024), display: "table".into(), ..Default::default() };
     let status = stack.cards().create_card(request).await.unwrap_err();
-    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
     let reached = stack
         .emulator
         .observations()
