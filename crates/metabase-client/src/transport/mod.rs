@@ -91,7 +91,9 @@ impl Transport {
                 Authenticator::Session(SessionCache::new(username, password))
             }
         };
+        // Small requests go out at once rather than waiting for Metabase's delayed ACK.
         let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
             .connect_timeout(timeout)
             .user_agent(user_agent)
             .build()
