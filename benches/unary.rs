@@ -2,7 +2,8 @@
 //!
 //! (a) gateway: `CardService/GetCard` through the gateway (started in this process, allow-all,
 //!     no audit database), called with the generated tonic client; (b) direct: the equivalent
-//!     `GET /api/card/1` sent straight to the emulator with reqwest. Each side runs `TASKS` tasks,
+//!     `GET /api/card/1` sent straight to the emulator with reqwest, its JSON decoded as a REST
+//!     caller would (the gRPC caller decodes its message too). Each side runs `TASKS` tasks,
 //!     each on its own connection and each making one call after another, for `PHASE` after a
 //!     warm-up. Prints p50, p99 and calls/s for both, the p50 the gateway adds, and the
 //!     throughput ratio gateway/direct.
@@ -125,7 +126,8 @@ async fn main() {
             async move {
                 let response = request.send().await.expect("the emulator answers");
                 assert!(response.status().is_success(), "GET /api/card/1 answered {}", response.status());
-                response.bytes().await.expect("the card body arrives");
+                // A REST caller decodes the card, as the gRPC caller decodes the message.
+                let _card: serde_json::Value = response.json().await.expect("the card body is JSON");
             }
         }
     })
