@@ -129,7 +129,9 @@ async fn set_health(reporter: &HealthReporter, serving: bool) {
     }
 }
 
-/// Polls Metabase's health and mirrors it into the gRPC health service.
+/// Polls Metabase's health and mirrors it into the gRPC health service, at once when the circuit
+/// breaker opens or closes (while it is open the poll fails without a request; once it may probe,
+/// the poll is the probe).
 fn watch_health(
     client: MetabaseClient,
     reporter: HealthReporter,
@@ -137,6 +139,7 @@ fn watch_health(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last = None;
+        let mut circuit = client.transport().resilience().circuit_closed();
         loop {
             let serving = client.server().health().await.unwrap_or(false);
             if last != Some(serving) {
@@ -148,7 +151,11 @@ fn watch_health(
                 last = Some(serving);
             }
             set_health(&reporter, serving).await;
-            tokio::time::sleep(interval).await;
+            circuit.borrow_and_update();
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                Ok(()) = circuit.changed() => {}
+            }
         }
     })
 }
@@ -251,6 +258,8 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         peer_rate: config.peer_rate,
         shutting_down: Default::default(),
         in_flight: Default::default(),
+        calls: config.max_concurrent_calls.map(|calls| Arc::new(tokio::sync::Semaphore::new(calls))),
+        streams: Default::default(),
     });
     let flood_task = writer.clone().zip(floods.clone()).map(|(writer, floods)| {
         tokio::spawn(async move {
