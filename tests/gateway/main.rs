@@ -23,6 +23,7 @@ mod policed;
 mod policy;
 #[path = "../support/postgres.rs"]
 mod postgres_cluster;
+mod resilience;
 mod search;
 mod secrets;
 mod server;
