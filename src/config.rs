@@ -51,6 +51,8 @@ pub struct GatewayConfig {
     pub max_request_bytes: usize,
     /// The request rate each peer address gets before it is identified; none is unlimited.
     pub peer_rate: Option<crate::policy::Rate>,
+    /// The most calls in flight at once (a stream counts until it ends); none is unlimited.
+    pub max_concurrent_calls: Option<usize>,
 }
 
 impl GatewayConfig {
@@ -72,9 +74,13 @@ impl GatewayConfig {
             shutdown_grace: Duration::from_secs(20),
             max_request_bytes: 4 * 1024 * 1024,
             peer_rate: None,
+            max_concurrent_calls: Some(DEFAULT_MAX_CONCURRENT_CALLS),
         }
     }
 }
+
+/// The calls in flight at once a configuration allows unless told otherwise.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 1024;
 
 /// The audit database `serve` uses when neither `--audit-db` nor `--audit-url` is given.
 pub const DEFAULT_AUDIT_DB: &str = "metabase-grpc-audit.db";

@@ -55,6 +55,17 @@ pub enum GatewayError {
         /// The limit that was exceeded.
         message: String,
     },
+    /// The gateway or the caller has as much work in flight as it may; `reason` is the
+    /// `ErrorInfo` reason (`OVERLOADED`, `STREAM_LIMIT`).
+    #[error("{message}")]
+    Overloaded {
+        /// The `ErrorInfo` reason.
+        reason: &'static str,
+        /// Which limit was reached.
+        message: String,
+        /// When trying again is worthwhile.
+        retry_after: std::time::Duration,
+    },
     /// An export cannot be held to the call's row limit (a workbook cannot be cut part way), so
     /// it is refused before Metabase is asked.
     #[error("{format} exports cannot be cut at a row limit of {rows}; export csv or json, or run the query")]
@@ -188,6 +199,20 @@ fn metabase_status(subject: &str, error: &MetabaseError) -> Status {
             format!("metabase is unreachable for {subject}"),
             info("METABASE_UNAVAILABLE", None, route, &[]),
         ),
+        MetabaseError::CircuitOpen { retry_after, .. } => {
+            let mut details = info("METABASE_CIRCUIT_OPEN", None, route, &[]);
+            details.set_retry_info(Some(*retry_after));
+            safe_status(
+                Code::Unavailable,
+                format!("metabase is failing, so the gateway does not ask it for {subject} right now"),
+                details,
+            )
+        }
+        MetabaseError::Stalled { idle, .. } => safe_status(
+            Code::Unavailable,
+            format!("metabase stopped sending {subject} for longer than {} s", idle.as_secs_f64()),
+            info("METABASE_STALLED", None, route, &[]),
+        ),
         MetabaseError::Timeout { .. } => safe_status(
             Code::DeadlineExceeded,
             format!("metabase did not answer in time for {subject}"),
@@ -229,6 +254,11 @@ impl From<GatewayError> for Status {
             }
             GatewayError::RateLimited { .. } => {
                 safe_status(Code::ResourceExhausted, error.to_string(), info("RATE_LIMITED", None, None, &[]))
+            }
+            GatewayError::Overloaded { reason, retry_after, .. } => {
+                let mut details = info(reason, None, None, &[]);
+                details.set_retry_info(Some(*retry_after));
+                safe_status(Code::ResourceExhausted, error.to_string(), details)
             }
             GatewayError::ExportNotLimitable { rows, cause, .. } => safe_status(
                 Code::FailedPrecondition,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::server::HealthReporter;
 
@@ -142,7 +142,9 @@ async fn set_health(reporter: &HealthReporter, serving: bool) {
     }
 }
 
-/// Polls Metabase's health and mirrors it into the gRPC health service.
+/// Polls Metabase's health and mirrors it into the gRPC health service, at once when the circuit
+/// breaker opens or closes (while it is open the poll fails without a request; once it may probe,
+/// the poll is the probe).
 fn watch_health(
     client: MetabaseClient,
     reporter: HealthReporter,
@@ -150,6 +152,7 @@ fn watch_health(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last = None;
+        let mut circuit = client.transport().resilience().circuit_closed();
         loop {
             let serving = client.server().health().await.unwrap_or(false);
             if last != Some(serving) {
@@ -161,7 +164,11 @@ fn watch_health(
                 last = Some(serving);
             }
             set_health(&reporter, serving).await;
-            tokio::time::sleep(interval).await;
+            circuit.borrow_and_update();
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                Ok(()) = circuit.changed() => {}
+            }
         }
     })
 }
@@ -225,6 +232,17 @@ async fn open_audit(config: &GatewayConfig) -> Result<Option<AuditStore>, ServeE
     }
 }
 
+/// How long an accepted connection may sit idle before the kernel probes that its peer is alive.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// Returns the connections the listener accepts, each with `TCP_NODELAY` and keepalive set.
+/// Tonic applies its own TCP settings only to listeners it binds itself; without `TCP_NODELAY`
+/// a response's small frames (headers, data, trailers) wait for the caller's delayed ACK under
+/// Nagle's algorithm, which adds about 40 ms to every unary call.
+fn accepted_connections(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true)).with_keepalive(Some(TCP_KEEPALIVE))
+}
+
 /// Starts the gateway on a bound listener and returns at once.
 pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<GatewayHandle, ServeError> {
     let address = listener.local_addr().map_err(ServeError::Listener)?;
@@ -254,6 +272,8 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         peer_rate: config.peer_rate,
         shutting_down: Default::default(),
         in_flight: Default::default(),
+        calls: config.max_concurrent_calls.map(|calls| Arc::new(tokio::sync::Semaphore::new(calls))),
+        streams: Default::default(),
     });
     let flood_task = writer.clone().zip(floods.clone()).map(|(writer, floods)| {
         tokio::spawn(async move {
@@ -315,7 +335,7 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
             shutdown_access.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
             let _ = signalled_sender.send(());
         };
-        let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+        let serving = router.serve_with_incoming_shutdown(accepted_connections(listener), shutdown);
         tokio::pin!(serving);
         let result = tokio::select! {
             result = &mut serving => result,

@@ -81,16 +81,28 @@ pub struct GatewayArgs {
     /// The admin port, serving Prometheus metrics at `/metrics`.
     #[arg(long, env = "MBGRPC_ADMIN_LISTEN", default_value = "127.0.0.1:9464")]
     pub admin_listen: SocketAddr,
+    /// The most calls in flight at once (a stream counts until it ends); more are answered
+    /// RESOURCE_EXHAUSTED. 0 is unlimited.
+    #[arg(long, env = "MBGRPC_MAX_CONCURRENT_CALLS", default_value_t = metabase_grpc::config::DEFAULT_MAX_CONCURRENT_CALLS)]
+    pub max_concurrent_calls: usize,
+    /// How long a streamed Metabase answer may send nothing before the stream ends UNAVAILABLE,
+    /// in seconds.
+    #[arg(long, env = "MBGRPC_METABASE_BODY_IDLE_SECS", default_value_t = 60)]
+    pub metabase_body_idle_secs: u64,
 }
 
 impl GatewayArgs {
     pub(crate) fn config(&self, metabase: ClientConfig, allow_all: bool) -> GatewayConfig {
-        let mut config = GatewayConfig::new(metabase.with_timeout(Duration::from_secs(self.metabase_timeout_secs)));
+        let metabase = metabase
+            .with_timeout(Duration::from_secs(self.metabase_timeout_secs))
+            .with_body_idle_timeout(Duration::from_secs(self.metabase_body_idle_secs.max(1)));
+        let mut config = GatewayConfig::new(metabase);
         config.allow_all = allow_all;
         config.health_interval = Duration::from_secs(self.health_interval_secs.max(1));
         config.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
         config.max_request_bytes = self.max_request_bytes;
         config.admin_listen = Some(self.admin_listen);
+        config.max_concurrent_calls = (self.max_concurrent_calls > 0).then_some(self.max_concurrent_calls);
         config
     }
 }

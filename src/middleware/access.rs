@@ -135,6 +135,10 @@ pub struct Access {
     pub shutting_down: std::sync::atomic::AtomicBool,
     /// The audit records of calls in flight, by event id, so the shutdown can complete them.
     pub in_flight: std::sync::Mutex<HashMap<String, std::sync::Weak<super::CallAudit>>>,
+    /// The slots of the global limit on calls in flight, if limited.
+    pub calls: Option<Arc<tokio::sync::Semaphore>>,
+    /// The open streams of each principal, for the policy's `max_streams`.
+    pub streams: super::OpenStreams,
 }
 
 impl Access {

@@ -81,6 +81,11 @@ impl CallAudit {
         self.lock().identity = Some(identity);
     }
 
+    /// Reports whether the call's response is a stream.
+    pub(crate) fn streams(&self) -> bool {
+        self.facts.is_some_and(|facts| facts.streams)
+    }
+
     /// Records what the policy (or a rate) decided and why.
     pub fn decided(&self, decision: Decision, reason: String) {
         self.lock().decision = (decision, reason);

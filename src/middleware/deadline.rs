@@ -5,7 +5,7 @@
 //! tonic's own timeout wraps every user layer and fires at the deadline itself, so this layer
 //! fires a little earlier (the smaller of 10 ms and 10% of the budget) to answer first. The
 //! deadline is also put in the request extensions for streaming handlers, whose streams outlive
-//! the call future.
+//! the call future, and handed to the Metabase client, which retries only within it.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -82,7 +82,8 @@ where
         let deadline = Instant::now() + budget;
         request.extensions_mut().insert(Deadline(deadline));
         let margin = (budget / 10).min(Duration::from_millis(10));
-        let future = self.inner.call(request);
+        // The Metabase client retries only while a retry can still answer before this layer does.
+        let future = crate::metabase::deadline::within(deadline - margin, self.inner.call(request));
         Box::pin(async move {
             match tokio::time::timeout(budget.saturating_sub(margin), future).await {
                 Ok(result) => result,

@@ -8,6 +8,7 @@ pub(crate) mod authorize;
 pub(crate) mod call;
 pub(crate) mod deadline;
 pub(crate) mod identity;
+pub(crate) mod load;
 pub(crate) mod rate;
 pub(crate) mod request_codes;
 pub(crate) mod step;
@@ -26,6 +27,8 @@ pub use self::audit::{AuditGuard, CallAudit, OUTCOME_UNKNOWN};
 use self::authorize::AuthorizeStep;
 use self::deadline::DeadlineLayer;
 use self::identity::IdentityStep;
+pub use self::load::OpenStreams;
+use self::load::{LoadStep, StreamsStep};
 use self::rate::RateStep;
 use self::request_codes::RequestCodesStep;
 use self::step::StepLayer;
@@ -39,12 +42,18 @@ pub(crate) type AccessPath = ServiceBuilder<
         Stack<
             StepLayer<WriteAheadStep>,
             Stack<
-                StepLayer<AuthorizeStep>,
+                StepLayer<StreamsStep>,
                 Stack<
-                    StepLayer<RateStep>,
+                    StepLayer<AuthorizeStep>,
                     Stack<
-                        StepLayer<IdentityStep>,
-                        Stack<DeadlineLayer, Stack<StepLayer<AuditStep>, Stack<StepLayer<TraceStep>, NoLayer>>>,
+                        StepLayer<RateStep>,
+                        Stack<
+                            StepLayer<IdentityStep>,
+                            Stack<
+                                StepLayer<LoadStep>,
+                                Stack<DeadlineLayer, Stack<StepLayer<AuditStep>, Stack<StepLayer<TraceStep>, NoLayer>>>,
+                            >,
+                        >,
                     >,
                 >,
             >,
@@ -64,12 +73,18 @@ pub(crate) fn access_path(access: Arc<Access>) -> AccessPath {
         // Deadline: answers DEADLINE_EXCEEDED at the caller's deadline and drops the work below
         // it, including the Metabase request; inside the audit so that ending is recorded.
         .layer(DeadlineLayer)
+        // Load: beyond the global limit on calls in flight, refuse at once, before any identity
+        // work; inside the audit so the refusal is recorded.
+        .layer(StepLayer(LoadStep(access.clone())))
         // Identity: who is calling, before any policy work; unidentified callers stop here.
         .layer(StepLayer(IdentityStep(access.clone())))
         // Rate: the caller's rates before authorization, so a caller over its rate costs little.
         .layer(StepLayer(RateStep(access.clone())))
         // Authorize: the policy's grant for the RPC, and the handler's context when allowed.
-        .layer(StepLayer(AuthorizeStep(access)))
+        .layer(StepLayer(AuthorizeStep(access.clone())))
+        // Streams: the caller's open streams against its rule's `max_streams`, once the call is
+        // allowed, so a denied call says PERMISSION_DENIED rather than RESOURCE_EXHAUSTED.
+        .layer(StepLayer(StreamsStep(access)))
         // Write-ahead: a change's intent is durable before the handler sends it to Metabase.
         .layer(StepLayer(WriteAheadStep))
         // Request codes: undecodable or oversize requests are the caller's fault, so audited as such.

@@ -87,7 +87,7 @@ fn server_span<B>(request: &Request<B>, rpc: &str) -> (tracing::Span, Option<Str
         rpc.service = service,
         rpc.method = method,
         server.address = host,
-        server.port = port,
+        server.port = i64::from(port),
         caller.principal = tracing::field::Empty,
         rpc.grpc.status_code = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,

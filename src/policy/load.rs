@@ -66,6 +66,7 @@ impl Policy {
             max_rows: None,
             rate: None,
             rule_rate: None,
+            max_streams: None,
         };
         let file = PolicyFile {
             version: 1,
@@ -208,6 +209,12 @@ impl Checker<'_> {
                 format!("principals[{index}].max_rows: 0 would allow no rows; use at least 1, or leave it out");
             return Err(self.invalid(locate("max_rows"), message));
         }
+        if rule.max_streams == Some(0) {
+            let message = format!(
+                "principals[{index}].max_streams: 0 would allow no streamed call; use at least 1, or leave it out"
+            );
+            return Err(self.invalid(locate("max_streams"), message));
+        }
         let parse = |key: &str, text: Option<&str>| {
             text.map(Rate::parse)
                 .transpose()
@@ -310,6 +317,10 @@ mod tests {
             (
                 "version: 1\nprincipals:\n  - match: a\n    max_rows: 0\n",
                 "policy:4:5: principals[0].max_rows: 0 would allow no rows",
+            ),
+            (
+                "version: 1\nprincipals:\n  - match: a\n    max_streams: 0\n",
+                "policy:4:5: principals[0].max_streams: 0 would allow no streamed call",
             ),
         ];
         for (text, expected) in cases {

@@ -101,6 +101,10 @@ pub struct PrincipalRule {
     /// The request rate all the principals the rule matches share, together, such as `100/s`.
     #[serde(default)]
     pub rule_rate: Option<String>,
+    /// The most streamed calls (RunCard, RunQuery, exports) each principal the rule matches may
+    /// have open at once; more are answered RESOURCE_EXHAUSTED. Unlimited when absent.
+    #[serde(default)]
+    pub max_streams: Option<u32>,
 }
 
 impl PrincipalRule {
@@ -280,6 +284,7 @@ mod tests {
             max_rows: None,
             rate: None,
             rule_rate: None,
+            max_streams: None,
         }
     }
 

@@ -152,7 +152,7 @@ mod tests {
         std::fs::write(&path, MISSPELT).unwrap();
         let error = store.reload_if_changed().unwrap_err();
 
-        assert!(error.to_string().ends_with(":4:5: principals[0]: unknown field `grnts`, expected one of `match`, `credential`, `grants`, `collections`, `databases`, `max_rows`, `rate`, `rule_rate`"), "{error}");
+        assert!(error.to_string().ends_with(":4:5: principals[0]: unknown field `grnts`, expected one of `match`, `credential`, `grants`, `collections`, `databases`, `max_rows`, `rate`, `rule_rate`, `max_streams`"), "{error}");
         assert_eq!(store.current().principals()[0].grants.get("cards"), Some(&crate::policy::Level::Read));
         assert!(!store.reload_if_changed().unwrap(), "the same bad file is reported once");
     }

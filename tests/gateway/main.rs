@@ -25,6 +25,7 @@ mod policy;
 #[path = "../support/postgres.rs"]
 mod postgres_cluster;
 mod requests;
+mod resilience;
 mod rotation;
 mod search;
 mod secrets;

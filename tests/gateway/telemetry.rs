@@ -92,6 +92,25 @@ async fn a_unary_call_has_a_server_span_from_the_callers_trace_and_a_client_span
 }
 
 #[tokio::test]
+async fn status_codes_and_ports_are_exported_as_integers() {
+    let stack = start().await;
+    let trace = trace_id();
+    stack.cards().get_card(traced(GetCardRequest { card_id: 1, legacy_mbql: false }, &trace)).await.unwrap();
+    let spans = spans_of(&trace, 2).await;
+    let typed = |span: &SpanData, key: &str| {
+        span.attributes.iter().find(|attribute| attribute.key.as_str() == key).map(|attribute| attribute.value.clone())
+    };
+    let server = server_span(&spans, "metabase.gateway.v1.CardService/GetCard");
+    let client = spans.iter().find(|span| span.name == "GET /api/card/{id}").expect("the client span");
+    let emulator_port = i64::from(stack.emulator.address.port());
+    let gateway_port = i64::from(stack.gateway.address.port());
+
+    assert_eq!(typed(client, "http.response.status_code"), Some(opentelemetry::Value::I64(200)));
+    assert_eq!(typed(client, "server.port"), Some(opentelemetry::Value::I64(emulator_port)));
+    assert_eq!(typed(server, "server.port"), Some(opentelemetry::Value::I64(gateway_port)));
+}
+
+#[tokio::test]
 async fn a_streamed_calls_span_lasts_until_the_stream_ends_and_records_rows() {
     let stack = start().await;
     let trace = trace_id();

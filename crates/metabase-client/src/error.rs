@@ -38,6 +38,22 @@ pub enum MetabaseError {
         /// The `error_code` key of a JSON error body (e.g. `archived`), when present.
         error_code: Option<String>,
     },
+    /// Recent requests to Metabase failed, so the circuit is open and this one was not sent.
+    #[error("metabase requests are paused for {route}: recent ones failed")]
+    CircuitOpen {
+        /// The route template that was not called.
+        route: String,
+        /// How long until the circuit lets a probe request through.
+        retry_after: std::time::Duration,
+    },
+    /// A streamed answer stopped arriving: no bytes for longer than the idle timeout.
+    #[error("metabase's answer to {route} stalled")]
+    Stalled {
+        /// The route template that was called.
+        route: String,
+        /// The idle timeout that passed.
+        idle: std::time::Duration,
+    },
     /// Metabase rejected the client's own credential (after one re-login for sessions).
     #[error("metabase rejected the configured credential on {route}")]
     CredentialRejected {
@@ -72,7 +88,12 @@ impl MetabaseError {
         match self {
             Self::Upstream { status, .. } => Some(*status),
             Self::CredentialRejected { .. } => Some(401),
-            Self::Unavailable { .. } | Self::Timeout { .. } | Self::QueryFailed { .. } | Self::Decode { .. } => None,
+            Self::Unavailable { .. }
+            | Self::Timeout { .. }
+            | Self::CircuitOpen { .. }
+            | Self::Stalled { .. }
+            | Self::QueryFailed { .. }
+            | Self::Decode { .. } => None,
         }
     }
 
@@ -81,6 +102,8 @@ impl MetabaseError {
         match self {
             Self::Unavailable { route, .. }
             | Self::Timeout { route }
+            | Self::CircuitOpen { route, .. }
+            | Self::Stalled { route, .. }
             | Self::Upstream { route, .. }
             | Self::CredentialRejected { route }
             | Self::Decode { route, .. } => Some(route),

@@ -13,6 +13,7 @@ pub mod collections;
 pub mod credential;
 pub mod dashboards;
 pub mod databases;
+pub mod deadline;
 pub mod error;
 pub mod ids;
 pub mod models;
@@ -54,11 +55,17 @@ pub use self::results::{QuerySource, ResultBody, export_failure};
 pub use self::search::{Search, SearchQuery};
 pub use self::secret::Secret;
 pub use self::server::{KnownVersion, MetabaseVersion, Server};
-pub use self::transport::{ClientSpan, Query, RequestBody, Transport, mark_error};
+pub use self::transport::{
+    BreakerSettings, ClientSpan, Query, RequestBody, Resilience, RetrySettings, Transport, mark_error,
+};
 pub use self::users::{UserCreate, UserStatus, UserUpdate, Users};
 
 /// The timeout used when a [`ClientConfig`] does not set one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a streamed answer may stay silent between chunks when a [`ClientConfig`] does not
+/// say: Metabase sends a query's first bytes once it runs, and then keeps sending.
+pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Says where Metabase is and how to talk to it. Its `Debug` output never shows a secret.
 #[derive(Clone, Debug)]
@@ -72,6 +79,12 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// The `User-Agent` header sent with every request.
     pub user_agent: String,
+    /// How long a streamed answer may stay silent between two chunks before it ends as stalled,
+    /// whatever the caller's deadline.
+    pub body_idle_timeout: Duration,
+    /// The retry budget and circuit breaker; clones of the configuration share them, so every
+    /// client built from it (one per credential) spends one budget and trips one breaker.
+    pub resilience: Resilience,
 }
 
 impl ClientConfig {
@@ -82,7 +95,20 @@ impl ClientConfig {
             credential,
             timeout: DEFAULT_TIMEOUT,
             user_agent: concat!("metabase-grpc/", env!("CARGO_PKG_VERSION")).to_owned(),
+            body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
+            resilience: Resilience::default(),
         }
+    }
+
+    /// Returns this configuration with another idle timeout between chunks of a streamed answer.
+    pub fn with_body_idle_timeout(self, body_idle_timeout: Duration) -> Self {
+        Self { body_idle_timeout, ..self }
+    }
+
+    /// Returns this configuration with a fresh retry budget and circuit breaker with these
+    /// settings.
+    pub fn with_resilience(self, retry: RetrySettings, breaker: BreakerSettings) -> Self {
+        Self { resilience: Resilience::new(retry, breaker), ..self }
     }
 
     /// Returns this configuration with another timeout.
@@ -107,14 +133,14 @@ pub struct MetabaseClient {
 impl MetabaseClient {
     /// Builds a client, checking the base URL and credential; no request is sent yet.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
-        let transport = Transport::new(&config.base_url, config.credential, config.timeout, &config.user_agent)?;
+        let transport = Transport::new(config)?;
         Ok(Self { transport: Arc::new(transport), version: Arc::default() })
     }
 
     /// Builds a client for the same Metabase with another configuration (another caller's
     /// credential), sharing the version this client knows.
     pub fn sibling(&self, config: ClientConfig) -> Result<Self, ConfigError> {
-        let transport = Transport::new(&config.base_url, config.credential, config.timeout, &config.user_agent)?;
+        let transport = Transport::new(config)?;
         Ok(Self { transport: Arc::new(transport), version: Arc::clone(&self.version) })
     }
 

@@ -55,7 +55,7 @@ impl<'a> Queries<'a> {
             QuerySource::Dataset { query } => ("/api/dataset", "/api/dataset".to_owned(), query.clone()),
         };
         let response = self.transport.send_raw(Method::POST, route, &path, &[], RequestBody::Json(body)).await?;
-        Ok(ResultBody::new(response, route))
+        Ok(ResultBody::new(response, route, self.transport.body_idle_timeout()))
     }
 
     /// Exports a query (`POST /api/card/:id/query/:format` or `POST /api/dataset/:format`), up to
@@ -81,7 +81,7 @@ impl<'a> Queries<'a> {
             }
         };
         let response = self.transport.send_raw(Method::POST, route, &path, &[], RequestBody::Form(form)).await?;
-        Ok(ResultBody::new(response, route))
+        Ok(ResultBody::new(response, route, self.transport.body_idle_timeout()))
     }
 
     /// Returns the typed column metadata of a query's result (the `cols` of Metabase's answer),

@@ -3,6 +3,8 @@
 //! bytes, and Metabase's in-body failure objects (a 202 whose body says `"status": "failed"`, and
 //! the error object written into a partial body once rows began).
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use reqwest::Response;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -59,17 +61,27 @@ pub struct ResultBody {
     response: Response,
     route: &'static str,
     span: Option<ClientSpan>,
+    idle_timeout: Duration,
 }
 
 impl ResultBody {
-    pub(crate) fn new(response: Response, route: &'static str) -> Self {
+    pub(crate) fn new(response: Response, route: &'static str, idle_timeout: Duration) -> Self {
         let span = response.extensions().get::<ClientSpan>().cloned();
-        ResultBody { response, route, span }
+        ResultBody { response, route, span, idle_timeout }
     }
 
-    /// Returns the next chunk of the body, or `None` at its end.
+    /// Returns the next chunk of the body, or `None` at its end. A body silent for longer than the
+    /// idle timeout ends as [`MetabaseError::Stalled`], however long the caller would wait.
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, MetabaseError> {
-        self.response.chunk().await.map_err(|error| MetabaseError::from_transport(self.route, error))
+        match tokio::time::timeout(self.idle_timeout, self.response.chunk()).await {
+            Ok(chunk) => chunk.map_err(|error| MetabaseError::from_transport(self.route, error)),
+            Err(_elapsed) => {
+                if let Some(span) = &self.span {
+                    mark_error(&span.0, "stalled");
+                }
+                Err(MetabaseError::Stalled { route: self.route.to_owned(), idle: self.idle_timeout })
+            }
+        }
     }
 
     /// Returns the body's media type, as Metabase sent it.

@@ -57,7 +57,7 @@ impl SessionCache {
     async fn login(&self, transport: &Transport) -> Result<HeaderValue, MetabaseError> {
         let body = RequestBody::Json(json!({"username": self.username, "password": self.password.expose()}));
         let call = Call::whole(Method::POST, SESSION_ROUTE, SESSION_ROUTE, &[], &body);
-        let response = transport.send_once(&call, None).await?;
+        let response = transport.send(&call, None).await?;
         if matches!(response.status(), StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             tracing::warn!(username = %self.username, status = response.status().as_u16(), "metabase rejected the login");
             return Err(MetabaseError::CredentialRejected { route: SESSION_ROUTE.to_owned() });

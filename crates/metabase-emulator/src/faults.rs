@@ -1,5 +1,6 @@
-//! Faults a test injects into a running emulator: latency, a forced status, a connection reset
-//! after some bytes (per route), and a query failure after some rows (for every query).
+//! Faults a test injects into a running emulator: latency, a forced status (with `Retry-After`),
+//! a connection reset or a stall after some bytes (per route), and a query failure after some
+//! rows (for every query).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,8 +18,12 @@ pub struct Fault {
     pub answer_delay: Option<Duration>,
     /// A status and plain-text body returned instead of running the route.
     pub status: Option<(u16, String)>,
+    /// The `Retry-After` seconds sent with a forced status.
+    pub retry_after_secs: Option<u64>,
     /// Abort the connection after this many body bytes.
     pub reset_after_bytes: Option<usize>,
+    /// Send this many body bytes, then nothing more while the connection stays open.
+    pub stall_after_bytes: Option<usize>,
     /// How many requests the fault applies to; none means every one.
     pub remaining: Option<u32>,
 }
@@ -32,7 +37,9 @@ impl Fault {
             latency: None,
             answer_delay: None,
             status: None,
+            retry_after_secs: None,
             reset_after_bytes: None,
+            stall_after_bytes: None,
             remaining: None,
         }
     }
@@ -53,6 +60,18 @@ impl Fault {
     /// Answers with this status and plain-text body instead of running the route.
     pub fn status(mut self, status: u16, body: &str) -> Self {
         self.status = Some((status, body.into()));
+        self
+    }
+
+    /// Sends `Retry-After: seconds` with the forced status.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_secs = Some(seconds);
+        self
+    }
+
+    /// Sends this many response body bytes, then stalls: the body neither continues nor ends.
+    pub fn stall_after_bytes(mut self, bytes: usize) -> Self {
+        self.stall_after_bytes = Some(bytes);
         self
     }
 

@@ -243,6 +243,12 @@ pub async fn start(config: EmulatorConfig, listener: TcpListener) -> Result<Emul
     let app = routes::router(context.clone());
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        // Answers leave at once, not after the client's delayed ACK (Nagle's algorithm).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |connection: &mut tokio::net::TcpStream| {
+            if let Err(error) = connection.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY could not be set on an accepted connection");
+            }
+        });
         let served = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = shutdown_receiver.await;
         });

@@ -1,11 +1,14 @@
 //! Owns the HTTP transport: the base URL, the reqwest client and its timeout, authentication
-//! (API key or cached session, with one re-login on 401) and the decoding of error answers. This
-//! is the only code in the crate that calls reqwest's `send()`.
+//! (API key or cached session, with one re-login on 401), retries of idempotent requests, the
+//! circuit breaker, and the decoding of error answers. This is the only code in the crate that
+//! calls reqwest's `send()`.
 //!
 //! Every request names a route template (`/api/card/{id}`), never the concrete path, for logs,
 //! spans and errors. Headers and bodies are never logged.
 
+mod breaker;
 mod request;
+mod retry;
 mod trace;
 
 use std::fmt;
@@ -17,13 +20,16 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+pub use self::breaker::BreakerSettings;
 pub(crate) use self::request::{Call, param, sensitive_header};
 use self::request::{Deadline, parse_base_url};
 pub use self::request::{Query, RequestBody};
+pub use self::retry::{Resilience, RetrySettings};
 pub use self::trace::{ClientSpan, mark_error};
 use super::credential::Credential;
 use super::error::{ConfigError, MetabaseError, upstream_error};
 use super::session::SessionCache;
+use crate::ClientConfig;
 
 const API_KEY_HEADER: &str = "x-api-key";
 const SESSION_HEADER: &str = "x-metabase-session";
@@ -40,8 +46,10 @@ pub struct Transport {
     http: reqwest::Client,
     base_url: Url,
     timeout: Duration,
+    body_idle_timeout: Duration,
     credential_description: String,
     authenticator: Authenticator,
+    resilience: Resilience,
 }
 
 impl fmt::Debug for Transport {
@@ -50,6 +58,7 @@ impl fmt::Debug for Transport {
             .debug_struct("Transport")
             .field("base_url", &self.base_url.as_str())
             .field("timeout", &self.timeout)
+            .field("body_idle_timeout", &self.body_idle_timeout)
             .field("credential", &self.credential_description)
             .finish_non_exhaustive()
     }
@@ -65,13 +74,9 @@ fn final_answer(route: &str, response: Response) -> Result<Response, MetabaseErr
 
 impl Transport {
     /// Builds a transport, checking the base URL and the credential up front.
-    pub(super) fn new(
-        base_url: &str,
-        credential: Credential,
-        timeout: Duration,
-        user_agent: &str,
-    ) -> Result<Self, ConfigError> {
-        let base_url = parse_base_url(base_url)?;
+    pub(super) fn new(config: ClientConfig) -> Result<Self, ConfigError> {
+        let ClientConfig { base_url, credential, timeout, user_agent, body_idle_timeout, resilience } = config;
+        let base_url = parse_base_url(&base_url)?;
         let credential_description = credential.describe();
         let authenticator = match credential {
             Credential::ApiKey(key) => {
@@ -91,12 +96,25 @@ impl Transport {
                 Authenticator::Session(SessionCache::new(username, password))
             }
         };
+        // Small requests go out at once rather than waiting for Metabase's delayed ACK.
         let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
             .connect_timeout(timeout)
             .user_agent(user_agent)
             .build()
             .map_err(|source| ConfigError::HttpClient { source })?;
-        Ok(Self { http, base_url, timeout, credential_description, authenticator })
+        Ok(Self { http, base_url, timeout, body_idle_timeout, credential_description, authenticator, resilience })
+    }
+
+    /// Returns the retry budget and circuit breaker this transport shares with the other clients
+    /// of its configuration.
+    pub fn resilience(&self) -> &Resilience {
+        &self.resilience
+    }
+
+    /// Returns how long a streamed answer may stay silent between two chunks.
+    pub(crate) fn body_idle_timeout(&self) -> Duration {
+        self.body_idle_timeout
     }
 
     /// Returns the Metabase base URL requests are sent to.
@@ -181,7 +199,7 @@ impl Transport {
         path: &str,
     ) -> Result<(StatusCode, Bytes), MetabaseError> {
         let call = Call::whole(Method::GET, route, path, &[], &RequestBody::None);
-        let response = self.send_once(&call, None).await?;
+        let response = self.send(&call, None).await?;
         let status = response.status();
         let body = response.bytes().await.map_err(|error| MetabaseError::from_transport(route, error))?;
         Ok((status, body))
@@ -197,28 +215,61 @@ impl Transport {
     async fn send_authorized(&self, call: &Call<'_>) -> Result<Response, MetabaseError> {
         let session = match &self.authenticator {
             Authenticator::ApiKey(key) => {
-                return final_answer(call.route, self.send_once(call, Some((API_KEY_HEADER, key))).await?);
+                return final_answer(call.route, self.send(call, Some((API_KEY_HEADER, key))).await?);
             }
             Authenticator::Session(session) => session,
         };
         let token = session.token(self, None).await?;
-        let response = self.send_once(call, Some((SESSION_HEADER, &token))).await?;
+        let response = self.send(call, Some((SESSION_HEADER, &token))).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
         tracing::debug!(route = call.route, "metabase rejected the cached session, logging in again");
         let renewed = session.token(self, Some(&token)).await?;
-        final_answer(call.route, self.send_once(call, Some((SESSION_HEADER, &renewed))).await?)
+        final_answer(call.route, self.send(call, Some((SESSION_HEADER, &renewed))).await?)
     }
 
-    /// Sends one HTTP request and logs its method, route, status and duration.
-    pub(super) async fn send_once(
+    /// Sends a request, retrying a `GET` that met a connection error or a 502, 503 or 504 while
+    /// the caller's deadline and the retry budget allow (see [`retry`]); each attempt has its own
+    /// client span.
+    pub(super) async fn send(
         &self,
         call: &Call<'_>,
         auth: Option<(&'static str, &HeaderValue)>,
     ) -> Result<Response, MetabaseError> {
+        let request_deadline = Instant::now() + self.timeout;
+        self.resilience.deposit();
+        let mut attempt = 0;
+        loop {
+            let outcome = self.send_attempt(call, auth, attempt).await;
+            let Some(pause) =
+                self.resilience.retry_after(&call.method, call.route, &outcome, attempt, request_deadline)
+            else {
+                return outcome;
+            };
+            drop(outcome);
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+
+    /// Sends one HTTP request, if the circuit breaker admits it, and logs its method, route,
+    /// status and duration; its outcome is recorded with the breaker.
+    async fn send_attempt(
+        &self,
+        call: &Call<'_>,
+        auth: Option<(&'static str, &HeaderValue)>,
+        attempt: u32,
+    ) -> Result<Response, MetabaseError> {
+        let ticket = match self.resilience.breaker().admit() {
+            Ok(ticket) => ticket,
+            Err(wait) => {
+                trace::count_circuit_refusal(call.route);
+                return Err(MetabaseError::CircuitOpen { route: call.route.to_owned(), retry_after: wait });
+            }
+        };
         let started = Instant::now();
-        let span = trace::client_span(call, &self.base_url);
+        let span = trace::client_span(call, &self.base_url, attempt);
         let request = self.build_request(call, auth).headers(trace::trace_headers(&span));
         let sending = async move {
             match call.deadline {
@@ -232,6 +283,10 @@ impl Transport {
             }
         };
         let mut outcome = sending.instrument(span.clone()).await;
+        ticket.record(match &outcome {
+            Ok(response) => !response.status().is_server_error(),
+            Err(_) => false,
+        });
         let elapsed = started.elapsed();
         trace::finish(
             &span,

@@ -1,11 +1,13 @@
-//! One client span per HTTP request to Metabase (retries get their own), named by method and
-//! route template, never by concrete ids; the W3C trace context is injected into the request so
-//! Metabase's access log and any proxy can be correlated with the caller's trace.
+//! One client span per HTTP request to Metabase (retries get their own, with
+//! `http.request.resend_count`), named by method and route template, never by concrete ids; the
+//! W3C trace context is injected into the request so Metabase's access log and any proxy can be
+//! correlated with the caller's trace. Numeric attributes (`server.port`,
+//! `http.response.status_code`) are recorded as integers, as the OpenTelemetry conventions say.
 
 use std::sync::OnceLock;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::Histogram;
+use opentelemetry::metrics::{Counter, Histogram};
 use opentelemetry::propagation::Injector;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -18,21 +20,39 @@ use super::request::Call;
 #[derive(Clone, Debug)]
 pub struct ClientSpan(pub tracing::Span);
 
-/// Returns a new client span for a request to `base`.
-pub(super) fn client_span(call: &Call<'_>, base: &Url) -> tracing::Span {
+/// Returns a new client span for attempt `attempt` (0 for the first) of a request to `base`.
+pub(super) fn client_span(call: &Call<'_>, base: &Url, attempt: u32) -> tracing::Span {
     let name = format!("{} {}", call.method, call.route);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "metabase.client",
         otel.name = %name,
         otel.kind = "client",
         http.request.method = %call.method,
         url.template = call.route,
         server.address = base.host_str().unwrap_or_default(),
-        server.port = base.port_or_known_default().unwrap_or_default(),
+        server.port = i64::from(base.port_or_known_default().unwrap_or_default()),
+        http.request.resend_count = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
-    )
+    );
+    if attempt > 0 {
+        span.record("http.request.resend_count", i64::from(attempt));
+    }
+    span
+}
+
+/// Counts a request the open circuit refused without sending it.
+pub(super) fn count_circuit_refusal(route: &'static str) {
+    static REFUSALS: OnceLock<Counter<u64>> = OnceLock::new();
+    REFUSALS
+        .get_or_init(|| {
+            opentelemetry::global::meter("metabase-grpc")
+                .u64_counter("metabase.client.circuit_refusals")
+                .with_description("Metabase requests failed at once because the circuit was open")
+                .build()
+        })
+        .add(1, &[KeyValue::new("url.template", route)]);
 }
 
 struct Headers<'a>(&'a mut HeaderMap);
@@ -69,7 +89,7 @@ pub(super) fn finish(span: &tracing::Span, route: &'static str, status: Option<u
     });
     match status {
         Some(status) => {
-            span.record("http.response.status_code", status);
+            span.record("http.response.status_code", i64::from(status));
             if status >= 400 {
                 mark_error(span, &status.to_string());
             }

@@ -162,7 +162,8 @@ async fn record_and_stamp(State(context): State<Arc<Context>>, request: Request,
     response
 }
 
-/// Applies the first matching injected fault: latency, a forced status, or a reset mid-body.
+/// Applies the first matching injected fault: latency, a forced status, or a reset or a stall
+/// mid-body.
 async fn apply_faults(
     State(context): State<Arc<Context>>,
     matched: MatchedPath,
@@ -176,20 +177,26 @@ async fn apply_faults(
         tokio::time::sleep(latency).await;
     }
     if let Some((status, body)) = fault.status {
-        return text(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body);
+        let mut answer = text(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body);
+        if let Some(seconds) = fault.retry_after_secs {
+            answer.headers_mut().insert("retry-after", HeaderValue::from(seconds));
+        }
+        return answer;
     }
     let response = next.run(request).await;
     if let Some(delay) = fault.answer_delay {
         tokio::time::sleep(delay).await;
     }
-    match fault.reset_after_bytes {
-        Some(limit) => cut_body(response, limit),
-        None => response,
+    match (fault.reset_after_bytes, fault.stall_after_bytes) {
+        (Some(limit), _) => cut_body(response, limit, false),
+        (None, Some(limit)) => cut_body(response, limit, true),
+        (None, None) => response,
     }
 }
 
-/// Passes `limit` body bytes, then fails the body, which aborts the connection.
-fn cut_body(response: Response, limit: usize) -> Response {
+/// Passes `limit` body bytes, then fails the body, which aborts the connection, or with `stall`
+/// sends nothing more until the client goes away.
+fn cut_body(response: Response, limit: usize, stall: bool) -> Response {
     let reset = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "emulated connection reset");
     let (parts, body) = response.into_parts();
     let stream = futures::stream::unfold(
@@ -199,6 +206,9 @@ fn cut_body(response: Response, limit: usize) -> Response {
                 return None;
             }
             if remaining == 0 {
+                if stall {
+                    futures::future::pending::<()>().await;
+                }
                 return Some((Err(reset()), (stream, 0, true)));
             }
             match stream.next().await {
