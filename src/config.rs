@@ -53,6 +53,13 @@ pub struct GatewayConfig {
     pub peer_rate: Option<crate::policy::Rate>,
     /// The most calls in flight at once (a stream counts until it ends); none is unlimited.
     pub max_concurrent_calls: Option<usize>,
+    /// How many connections the gateway holds and how long a silent one may stay.
+    pub connections: crate::connections::ConnectionLimits,
+    /// The most streams (calls) one HTTP/2 connection may carry at once.
+    pub max_streams_per_connection: u32,
+    /// How often an idle HTTP/2 connection is pinged, and how long the answer may take before the
+    /// connection is closed as dead.
+    pub http2_keepalive: (Duration, Duration),
 }
 
 impl GatewayConfig {
@@ -75,9 +82,15 @@ impl GatewayConfig {
             max_request_bytes: 4 * 1024 * 1024,
             peer_rate: None,
             max_concurrent_calls: Some(DEFAULT_MAX_CONCURRENT_CALLS),
+            connections: crate::connections::ConnectionLimits::default(),
+            max_streams_per_connection: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+            http2_keepalive: (Duration::from_secs(30), Duration::from_secs(10)),
         }
     }
 }
+
+/// The streams one connection may carry at once unless told otherwise.
+pub const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 256;
 
 /// The calls in flight at once a configuration allows unless told otherwise.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 1024;

@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod connections;
 pub mod convert;
 pub(crate) mod error;
 pub mod identity;

@@ -15,6 +15,7 @@ use tonic_health::server::HealthReporter;
 use crate::audit::AuditStore;
 use crate::audit::{AuditWriter, Floods, WriterConfig};
 use crate::config::GatewayConfig;
+use crate::connections::Connections;
 use crate::metabase::MetabaseClient;
 use crate::middleware::{Access, ClientPool, access_path};
 use crate::pb::v1::audit_service_server::AuditServiceServer;
@@ -78,6 +79,7 @@ pub struct GatewayHandle {
     pub address: SocketAddr,
     /// The admin port's address (`/metrics`), when it serves one.
     pub admin_address: Option<SocketAddr>,
+    connections: Arc<Connections>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
 }
@@ -86,6 +88,11 @@ impl GatewayHandle {
     /// Returns the `http://` endpoint clients connect to.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Returns how many connections the gateway holds now.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
     }
 
     /// Signals shutdown and waits for in-flight calls (within the grace period).
@@ -299,11 +306,25 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
     let reflection = reflection_builder().build_v1().map_err(ServeError::Reflection)?;
     let reflection_alpha = reflection_builder().build_v1alpha().map_err(ServeError::Reflection)?;
     let limit = config.max_request_bytes;
-    let mut builder = Server::builder();
+    let connections = Connections::new(config.connections);
+    let mut builder = Server::builder()
+        .max_concurrent_streams(config.max_streams_per_connection)
+        .http2_keepalive_interval(Some(config.http2_keepalive.0))
+        .http2_keepalive_timeout(Some(config.http2_keepalive.1));
     if let Some(tls) = &config.tls {
-        builder = builder.tls_config(tls_config(tls)?).map_err(ServeError::Transport)?;
+        let tls = tls_config(tls)?.timeout(config.connections.first_request_timeout);
+        builder = builder.tls_config(tls).map_err(ServeError::Transport)?;
     }
+    let heard = connections.clone();
+    let held = connections.clone();
     let router = builder
+        // A connection that carried a request is a caller's, no longer a silent socket.
+        .layer(tower::util::MapRequestLayer::new(move |request: http::Request<tonic::body::Body>| {
+            if let Some(peer) = crate::connections::peer(&request) {
+                heard.heard_from(peer);
+            }
+            request
+        }))
         // Every gateway RPC goes through the access path: trace, audit, deadline, identity,
         // rate, authorize, write-ahead (see `middleware::access_path`).
         .layer(access_path(access.clone()))
@@ -335,7 +356,7 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
             shutdown_access.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
             let _ = signalled_sender.send(());
         };
-        let serving = router.serve_with_incoming_shutdown(accepted_connections(listener), shutdown);
+        let serving = router.serve_with_incoming_shutdown(connections.guard(accepted_connections(listener)), shutdown);
         tokio::pin!(serving);
         let result = tokio::select! {
             result = &mut serving => result,
@@ -366,5 +387,5 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         }
         result.map_err(ServeError::Transport)
     });
-    Ok(GatewayHandle { address, admin_address, shutdown: Some(shutdown_sender), task: Some(task) })
+    Ok(GatewayHandle { address, admin_address, connections: held, shutdown: Some(shutdown_sender), task: Some(task) })
 }

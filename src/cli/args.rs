@@ -89,6 +89,17 @@ pub struct GatewayArgs {
     /// in seconds.
     #[arg(long, env = "MBGRPC_METABASE_BODY_IDLE_SECS", default_value_t = 60)]
     pub metabase_body_idle_secs: u64,
+    /// The most connections held at once; keep it well below the process's file limit. When
+    /// full, the oldest connection that has not yet sent a request is closed for a new one.
+    #[arg(long, env = "MBGRPC_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// How long a new connection may stay open without sending a gRPC request, in seconds
+    /// (also bounds the TLS handshake).
+    #[arg(long, env = "MBGRPC_FIRST_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub first_request_timeout_secs: u64,
+    /// The most calls one HTTP/2 connection may carry at once.
+    #[arg(long, env = "MBGRPC_MAX_STREAMS_PER_CONNECTION", default_value_t = metabase_grpc::config::DEFAULT_MAX_STREAMS_PER_CONNECTION)]
+    pub max_streams_per_connection: u32,
 }
 
 impl GatewayArgs {
@@ -103,6 +114,11 @@ impl GatewayArgs {
         config.max_request_bytes = self.max_request_bytes;
         config.admin_listen = Some(self.admin_listen);
         config.max_concurrent_calls = (self.max_concurrent_calls > 0).then_some(self.max_concurrent_calls);
+        config.connections = metabase_grpc::connections::ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            first_request_timeout: Duration::from_secs(self.first_request_timeout_secs.max(1)),
+        };
+        config.max_streams_per_connection = self.max_streams_per_connection.max(1);
         config
     }
 }

@@ -9,6 +9,7 @@ mod audit_postgres;
 mod audit_replicas;
 mod cards;
 mod collections;
+mod connections;
 mod dashboards;
 mod databases;
 mod emulator_memory;
