@@ -8,6 +8,7 @@ pub mod cards;
 pub mod collections;
 pub mod dashboards;
 pub mod databases;
+pub mod flight;
 pub mod json;
 pub mod paging;
 pub mod permissions;
