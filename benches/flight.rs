@@ -154,7 +154,9 @@ async fn main() {
     {
         println!("  pyarrow through Flight / Python direct CSV: {:.2} (target: at least 3)", pyarrow / csv);
     }
-    if let (Some(pyarrow), Some(grpcio)) = (rate("Python: pyarrow through Flight"), rate("Python: grpcio reading RunQuery")) {
+    if let (Some(pyarrow), Some(grpcio)) =
+        (rate("Python: pyarrow through Flight"), rate("Python: grpcio reading RunQuery"))
+    {
         println!("  pyarrow through Flight / grpcio RunQuery: {:.2}", pyarrow / grpcio);
     }
     println!("  gateway peak RSS: {:.1} MiB (target: under 64)", peak_rss_mib(&gateway));

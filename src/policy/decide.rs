@@ -249,10 +249,17 @@ mod tests {
             assert_eq!(decision.allowed, allowed, "{grants}: {}", decision.reason);
             if !allowed {
                 assert_eq!(decision.missing.as_deref(), Some("cards: read or datasets: read"));
-                assert!(decision.reason.contains("DoGet needs cards: read for a saved question"), "{}", decision.reason);
+                assert!(
+                    decision.reason.contains("DoGet needs cards: read for a saved question"),
+                    "{}",
+                    decision.reason
+                );
             }
         }
-        let list = authorize(&agents_granted("{ datasets: full }"), &call(AGENT, "/arrow.flight.protocol.FlightService/ListFlights"));
+        let list = authorize(
+            &agents_granted("{ datasets: full }"),
+            &call(AGENT, "/arrow.flight.protocol.FlightService/ListFlights"),
+        );
         assert!(!list.allowed, "ListFlights lists saved questions, which needs cards: read");
     }
 

@@ -45,8 +45,10 @@ fn encode_batch(batch: &RecordBatch) -> Result<FlightData, Status> {
 
 /// Returns the summary as the JSON the last message's `app_metadata` carries.
 pub fn summary_metadata(summary: &ResultSummary, mistyped: u64) -> Value {
-    let cause = LimitCause::try_from(summary.limit_cause).map_or("LIMIT_CAUSE_UNSPECIFIED", |cause| cause.as_str_name());
-    let source = ResultSource::try_from(summary.source).map_or("RESULT_SOURCE_UNSPECIFIED", |source| source.as_str_name());
+    let cause =
+        LimitCause::try_from(summary.limit_cause).map_or("LIMIT_CAUSE_UNSPECIFIED", |cause| cause.as_str_name());
+    let source =
+        ResultSource::try_from(summary.source).map_or("RESULT_SOURCE_UNSPECIFIED", |source| source.as_str_name());
     json!({
         "row_count": summary.row_count,
         "limit_reached": summary.limit_reached,
@@ -121,8 +123,7 @@ pub fn flight_info(descriptor: FlightDescriptor, schema: &Schema) -> Result<Flig
 /// its stored result metadata (empty when Metabase has none), and its id and name as
 /// `app_metadata`.
 pub fn card_flight(card: &Card) -> Result<FlightInfo, Status> {
-    let columns: Vec<ColumnInfo> =
-        card.result_metadata.iter().flatten().map(ColumnInfo::from_metabase).collect();
+    let columns: Vec<ColumnInfo> = card.result_metadata.iter().flatten().map(ColumnInfo::from_metabase).collect();
     let command = crate::convert::flight::FlightCommand::for_card(card.id.0);
     let info = flight_info(FlightDescriptor::new_cmd(command), &schema(&columns))?;
     let about = json!({"card_id": card.id.0, "name": card.name, "description": card.description});

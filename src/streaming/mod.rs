@@ -93,7 +93,11 @@ fn query_stream(
     limit: RowLimit,
 ) -> Response<QueryStream> {
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-    spawn_bounded(deadline, sender.clone(), results::produce::<results::ProtobufWire>(call.clone(), source, limit, sender));
+    spawn_bounded(
+        deadline,
+        sender.clone(),
+        results::produce::<results::ProtobufWire>(call.clone(), source, limit, sender),
+    );
     Response::new(Box::pin(ReceiverStream::new(receiver)))
 }
 

@@ -126,7 +126,10 @@ async fn a_query_arrives_as_typed_batches_with_metabases_column_metadata() {
         ]
     );
     let trace = schema.field(5).metadata();
-    assert_eq!((trace["metabase.base_type"].as_str(), trace["metabase.name"].as_str()), ("type/BigInteger", "TRACE_NUMBER"));
+    assert_eq!(
+        (trace["metabase.base_type"].as_str(), trace["metabase.name"].as_str()),
+        ("type/BigInteger", "TRACE_NUMBER")
+    );
     assert_eq!(field_types(&fetched.schema), field_types(&schema), "DoGet's schema is GetFlightInfo's");
     assert_eq!(flight.get_schema(descriptor).await.map_err(status).unwrap(), schema, "and GetSchema's");
 
@@ -209,7 +212,10 @@ async fn native_sql_through_flight_needs_datasets_full() {
     assert_eq!(fetch(&mut sql, ticket(native("SELECT ID FROM EVENTS WHERE ID <= 7"))).await.unwrap().rows, 7);
 
     let ran = audit_sentences(&stack, "sql ran").await;
-    assert!(ran.iter().any(|text| text.starts_with("sql ran native SQL on database 1 through Flight: allowed, 7 rows")), "{ran:?}");
+    assert!(
+        ran.iter().any(|text| text.starts_with("sql ran native SQL on database 1 through Flight: allowed, 7 rows")),
+        "{ran:?}"
+    );
 }
 
 /// Returns the sentences of the audit trail that start with `prefix`, waiting up to 5 s for one.
@@ -232,9 +238,11 @@ async fn audit_sentences(stack: &Policed, prefix: &str) -> Vec<String> {
 async fn the_policys_max_rows_holds_through_flight() {
     let stack = policed(POLICY, None).await;
     let mut capped = client(&stack.channel, Some("capped"));
-    for (max_rows, rows, cause) in
-        [(0, 2_500, "LIMIT_CAUSE_POLICY_MAX_ROWS"), (10_000, 2_500, "LIMIT_CAUSE_POLICY_MAX_ROWS"), (10, 10, "LIMIT_CAUSE_CALLER_MAX_ROWS")]
-    {
+    for (max_rows, rows, cause) in [
+        (0, 2_500, "LIMIT_CAUSE_POLICY_MAX_ROWS"),
+        (10_000, 2_500, "LIMIT_CAUSE_POLICY_MAX_ROWS"),
+        (10, 10, "LIMIT_CAUSE_CALLER_MAX_ROWS"),
+    ] {
         let value = json!({"database_id": 1, "native": "SELECT ID FROM EVENTS", "max_rows": max_rows});
         let fetched = fetch(&mut capped, ticket(value)).await.unwrap();
         assert_eq!((fetched.rows, fetched.summary["limit_cause"].as_str()), (rows, Some(cause)), "max_rows {max_rows}");
@@ -264,8 +272,15 @@ async fn a_forged_ticket_cannot_bypass_the_policy() {
 async fn list_flights_lists_only_the_saved_questions_the_caller_may_run() {
     let stack = policed(POLICY, None).await;
     let mut reader = client(&stack.channel, Some("card-reader"));
-    let flights: Vec<_> =
-        reader.list_flights(Vec::<u8>::new()).await.map_err(status).unwrap().try_collect().await.map_err(status).unwrap();
+    let flights: Vec<_> = reader
+        .list_flights(Vec::<u8>::new())
+        .await
+        .map_err(status)
+        .unwrap()
+        .try_collect()
+        .await
+        .map_err(status)
+        .unwrap();
     let mut listed: Vec<i64> = flights
         .iter()
         .map(|info| {
