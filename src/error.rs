@@ -86,6 +86,15 @@ pub enum GatewayError {
     /// The audit store cannot record a change's intent, so the change was not sent (fail closed).
     #[error("the audit trail cannot record this change right now, so nothing was sent to metabase")]
     AuditUnavailable,
+    /// The method exists in a protocol the gateway speaks but is not served (Flight's uploads,
+    /// exchanges and actions).
+    #[error("{method} is not served by this gateway: {instead}")]
+    Unimplemented {
+        /// The method, such as `FlightService/DoPut`.
+        method: &'static str,
+        /// What to use instead.
+        instead: &'static str,
+    },
     /// Something inside the gateway failed.
     #[error("internal gateway error: {message}")]
     Internal {
@@ -282,6 +291,9 @@ impl From<GatewayError> for Status {
             ),
             GatewayError::AuditUnavailable => {
                 safe_status(Code::Unavailable, error.to_string(), info("AUDIT_UNAVAILABLE", None, None, &[]))
+            }
+            GatewayError::Unimplemented { .. } => {
+                safe_status(Code::Unimplemented, error.to_string(), info("UNIMPLEMENTED", None, None, &[]))
             }
             GatewayError::Internal { .. } => {
                 tracing::error!(error = %safe_text(&error.to_string()), "internal gateway error");

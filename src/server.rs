@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrow_flight::flight_service_server::FlightServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
@@ -28,8 +29,8 @@ use crate::pb::v1::{
 };
 use crate::policy::{Policy, PolicyStore, RateLimiter};
 use crate::services::{
-    AlertApi, AuditApi, CardApi, CollectionApi, DashboardApi, DatabaseApi, DatasetApi, GatewayApi, GatewayState,
-    PermissionsApi, SearchApi, UserApi,
+    AlertApi, AuditApi, CardApi, CollectionApi, DashboardApi, DatabaseApi, DatasetApi, FlightApi, GatewayApi,
+    GatewayState, PermissionsApi, SearchApi, UserApi,
 };
 
 /// The gateway could not start or stopped with an error.
@@ -135,6 +136,7 @@ const SERVICE_NAMES: &[&str] = &[
     "metabase.gateway.v1.SearchService",
     "metabase.gateway.v1.GatewayService",
     "metabase.gateway.v1.AuditService",
+    "arrow.flight.protocol.FlightService",
 ];
 
 /// The health service name that is SERVING whenever the gateway answers, whatever Metabase's
@@ -341,7 +343,9 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         .add_service(AlertServiceServer::new(AlertApi).max_decoding_message_size(limit))
         .add_service(SearchServiceServer::new(SearchApi).max_decoding_message_size(limit))
         .add_service(GatewayServiceServer::new(GatewayApi::new(state)).max_decoding_message_size(limit))
-        .add_service(AuditServiceServer::new(AuditApi::new(audit)).max_decoding_message_size(limit));
+        .add_service(AuditServiceServer::new(AuditApi::new(audit)).max_decoding_message_size(limit))
+        // Arrow Flight on the same port and access path, for dataframe clients.
+        .add_service(FlightServiceServer::new(FlightApi).max_decoding_message_size(limit));
     let admin_address = match config.admin_listen {
         Some(address) => Some(serve_admin(address, config.metrics_registry.clone().unwrap_or_default()).await?),
         None => None,

@@ -8,6 +8,7 @@ pub(crate) mod cards;
 pub(crate) mod collections;
 pub(crate) mod dashboards;
 pub(crate) mod databases;
+pub(crate) mod flight;
 pub mod json;
 pub(crate) mod model;
 pub(crate) mod paging;

@@ -59,8 +59,10 @@ impl Step for AuthorizeStep {
                 (false, true) => Decision::Denied,
                 (false, false) => Decision::DryRunDenied,
             };
-            let capability =
-                audit.facts().and_then(|facts| facts.capability).map_or("none", |capability| capability.as_str());
+            let capability = match audit.facts() {
+                Some(facts) if facts.descriptor_grant => "descriptor",
+                facts => facts.and_then(|facts| facts.capability).map_or("none", |capability| capability.as_str()),
+            };
             metrics().decision(capability, kind.as_str());
             audit.decided(kind, decision.reason.clone());
             if kind == Decision::Denied {

@@ -157,6 +157,23 @@ impl CallContext {
         self.deny(reason)
     }
 
+    /// Checks that the principal may run a saved question: the grant RunCard needs (`cards:
+    /// read`), for calls whose request decides what they run (a Flight descriptor naming a card).
+    pub fn check_card_grant(&self) -> Result<(), Status> {
+        let request = crate::policy::Request {
+            principal: &self.identity.principal,
+            rpc: "/metabase.gateway.v1.CardService/RunCard",
+            native_sql: false,
+            collection: None,
+            database: None,
+        };
+        let decision = crate::policy::authorize_with(&self.policy, self.rule, &request);
+        if decision.allowed {
+            return Ok(());
+        }
+        self.deny(format!("a saved question needs cards: read; {}", decision.reason))
+    }
+
     /// Returns whether a collection is visible to the principal, for filtering lists.
     pub fn sees_collection(&self, scope: &CollectionScope) -> bool {
         self.dry_run || crate::policy::allows_collection(&self.policy, self.rule, scope)

@@ -1,5 +1,6 @@
-//! The trace step, outermost: a server span per gateway RPC, parented from the caller's W3C trace
-//! context, so every later step, the handler and its Metabase requests are inside it.
+//! The trace step, outermost: a server span per gateway RPC (the gateway's services and Flight),
+//! parented from the caller's W3C trace context, so every later step, the handler and its
+//! Metabase requests are inside it. Health and reflection pass by without one.
 
 use http::{Request, Response};
 use opentelemetry::trace::TraceContextExt;
@@ -31,7 +32,7 @@ impl Step for TraceStep {
         B: Send + 'static,
     {
         let rpc = request.uri().path().to_owned();
-        if !rpc.starts_with(&format!("/{}.", crate::rpcs::PACKAGE)) {
+        if !crate::rpcs::is_guarded(&rpc) {
             return Box::pin(next.run(request));
         }
         let (span, span_trace_id) = server_span(&request, &rpc);

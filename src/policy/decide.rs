@@ -93,7 +93,26 @@ impl Verdict {
     }
 }
 
+/// The grant a Flight call holds before its descriptor is read: the handler checks the
+/// descriptor as RunCard or RunQuery checks its request, so here a caller needs one of the two.
+fn judge_descriptor_grant(rule: &PrincipalRule, request: &Request) -> Verdict {
+    let (cards, datasets) = (rule.level(Capability::Cards), rule.level(Capability::Datasets));
+    let grants = format!("its policy grants cards: {cards}, datasets: {datasets}");
+    if cards >= Level::Read || datasets >= Level::Read {
+        return Verdict { allowed: true, reason: grants, missing: None };
+    }
+    let method = rpcs::method_name(request.rpc);
+    Verdict {
+        allowed: false,
+        reason: format!("{grants}; {method} needs cards: read for a saved question or datasets: read for a query"),
+        missing: Some("cards: read or datasets: read".to_owned()),
+    }
+}
+
 fn judge(rule: &PrincipalRule, rpc_rule: &RpcFacts, request: &Request) -> Verdict {
+    if rpc_rule.descriptor_grant {
+        return judge_descriptor_grant(rule, request);
+    }
     let Some(capability) = rpc_rule.capability else {
         let reason = format!("any identified caller may call {}", rpcs::method_name(request.rpc));
         return Verdict { allowed: true, reason, missing: None };
@@ -214,6 +233,34 @@ mod tests {
             let has_full = levels.contains(&Level::Full) || capability == Capability::Datasets;
             assert_eq!(has_full, !matches!(capability, Capability::Search | Capability::Audit), "{capability}");
         }
+    }
+
+    #[test]
+    fn flight_reads_let_in_a_caller_with_cards_or_datasets_and_leave_the_descriptor_to_the_handler() {
+        const DO_GET: &str = "/arrow.flight.protocol.FlightService/DoGet";
+        for (grants, allowed) in [
+            ("{ cards: read }", true),
+            ("{ datasets: read }", true),
+            ("{ datasets: full }", true),
+            ("{ dashboards: full, users: full }", false),
+            ("{}", false),
+        ] {
+            let decision = authorize(&agents_granted(grants), &call(AGENT, DO_GET));
+            assert_eq!(decision.allowed, allowed, "{grants}: {}", decision.reason);
+            if !allowed {
+                assert_eq!(decision.missing.as_deref(), Some("cards: read or datasets: read"));
+                assert!(
+                    decision.reason.contains("DoGet needs cards: read for a saved question"),
+                    "{}",
+                    decision.reason
+                );
+            }
+        }
+        let list = authorize(
+            &agents_granted("{ datasets: full }"),
+            &call(AGENT, "/arrow.flight.protocol.FlightService/ListFlights"),
+        );
+        assert!(!list.allowed, "ListFlights lists saved questions, which needs cards: read");
     }
 
     #[test]

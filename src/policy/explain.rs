@@ -41,6 +41,9 @@ pub fn explain(
         let changes = if rpc_rule.mutates { "changes Metabase" } else { "reads only" };
         let needs = match rpc_rule.capability {
             Some(capability) => format!("{capability}: {}", rpc_rule.level),
+            None if rpc_rule.descriptor_grant => {
+                "cards: read for a saved question, datasets: read (full for native SQL) for a query".to_owned()
+            }
             None => "any identified caller".to_owned(),
         };
         lines.push(format!("rpc: needs {needs}; {changes}"));

@@ -1,7 +1,8 @@
 //! Owns the one table of facts about every gateway RPC ([`RPCS`]), read by the policy, the access
 //! layer, the audit and telemetry: its full path, the capability and level it needs, whether it
 //! streams, whether it changes Metabase, the kind of resource its request names, and how a call
-//! reads in an audit sentence; plus the helpers that turn paths into short names and back.
+//! reads in an audit sentence; plus the helpers that turn paths into short names and back. The
+//! gateway's own services and Arrow Flight's `FlightService` are in it alike.
 
 mod table;
 
@@ -10,6 +11,15 @@ use crate::policy::{Capability, Level};
 
 /// The protobuf package every gateway service lives in.
 pub const PACKAGE: &str = "metabase.gateway.v1";
+/// The protobuf package of Arrow Flight's `FlightService`, served on the same port.
+pub const FLIGHT_PACKAGE: &str = "arrow.flight.protocol";
+
+/// Reports whether a gRPC path belongs to a service the access path guards: the gateway's
+/// package or Flight's. Health and reflection are outside it.
+pub fn is_guarded(path: &str) -> bool {
+    let package = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    package.starts_with(&format!("{PACKAGE}.")) || package.starts_with(&format!("{FLIGHT_PACKAGE}."))
+}
 
 /// The kind of resource an RPC's request names by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,6 +36,8 @@ pub enum ResourceKind {
     Database,
     /// An ad-hoc query, MBQL or native.
     Query,
+    /// A Flight descriptor or ticket: a saved question or an ad-hoc query.
+    Descriptor,
     /// A Metabase user.
     User,
     /// A permission group.
@@ -79,8 +91,13 @@ pub struct RpcPhrase {
 pub struct RpcFacts {
     /// The full gRPC path: `/metabase.gateway.v1.CardService/GetCard`.
     pub path: &'static str,
-    /// The capability the RPC belongs to; `None` for RPCs any identified caller may make.
+    /// The capability the RPC belongs to; `None` for RPCs any identified caller may make, and
+    /// for those whose grant depends on their descriptor.
     pub capability: Option<Capability>,
+    /// Whether the grant depends on the Flight descriptor the request carries: the access path
+    /// lets in a caller holding `cards: read` or `datasets: read`, and the handler checks the
+    /// descriptor as RunCard (a saved question) or RunQuery (an ad-hoc query) checks its request.
+    pub descriptor_grant: bool,
     /// The level of that capability the RPC needs.
     pub level: Level,
     /// Whether the RPC's response is a stream (its audit event is written when the stream ends).
@@ -141,7 +158,11 @@ pub fn full_path(rpc: &str) -> String {
         return rpc.to_owned();
     }
     let service = rpc.split('/').next().unwrap_or_default();
-    if service.contains('.') { format!("/{rpc}") } else { format!("/{PACKAGE}.{rpc}") }
+    match service {
+        _ if service.contains('.') => format!("/{rpc}"),
+        "FlightService" => format!("/{FLIGHT_PACKAGE}.{rpc}"),
+        _ => format!("/{PACKAGE}.{rpc}"),
+    }
 }
 
 #[cfg(test)]
@@ -171,20 +192,58 @@ mod tests {
         declared
     }
 
+    /// Flight's ten methods, as `arrow/format/Flight.proto` declares them: whether each answer
+    /// streams.
+    const FLIGHT_METHODS: [(&str, bool); 10] = [
+        ("Handshake", true),
+        ("ListFlights", true),
+        ("GetFlightInfo", false),
+        ("PollFlightInfo", false),
+        ("GetSchema", false),
+        ("DoGet", true),
+        ("DoPut", true),
+        ("DoExchange", true),
+        ("DoAction", true),
+        ("ListActions", true),
+    ];
+
+    fn in_gateway_package(facts: &&RpcFacts) -> bool {
+        facts.path.starts_with(&format!("/{PACKAGE}."))
+    }
+
     #[test]
-    fn every_path_is_in_the_gateway_package_and_listed_once() {
+    fn every_path_is_in_the_gateway_or_flight_package_and_listed_once() {
         let mut seen = HashSet::new();
         for facts in RPCS {
-            assert!(facts.path.starts_with(&format!("/{PACKAGE}.")), "{}", facts.path);
+            assert!(is_guarded(facts.path), "{}", facts.path);
             assert!(seen.insert(facts.path), "{} is listed twice", facts.path);
         }
-        assert_eq!(RPCS.len(), 45);
+        assert_eq!(RPCS.iter().filter(in_gateway_package).count(), 45);
+        assert_eq!(RPCS.len(), 45 + FLIGHT_METHODS.len());
+    }
+
+    #[test]
+    fn the_table_lists_every_flight_method_with_its_shape() {
+        let listed: BTreeMap<&str, bool> = RPCS
+            .iter()
+            .filter(|facts| facts.path.starts_with(&format!("/{FLIGHT_PACKAGE}.FlightService/")))
+            .map(|facts| (method_name(facts.path), facts.streams))
+            .collect();
+        assert_eq!(listed, BTreeMap::from(FLIGHT_METHODS));
+        for method in ["GetFlightInfo", "GetSchema", "DoGet"] {
+            let facts = lookup(&format!("FlightService/{method}")).unwrap();
+            assert!(facts.descriptor_grant && facts.capability.is_none(), "{method}");
+        }
+        let list = lookup("FlightService/ListFlights").unwrap();
+        assert_eq!((list.capability, list.level, list.descriptor_grant), (Some(Capability::Cards), Level::Read, false));
+        assert!(RPCS.iter().all(|facts| !facts.mutates || !facts.path.contains("arrow.flight")));
     }
 
     #[test]
     fn the_table_lists_exactly_the_rpcs_the_protos_declare() {
         let declared: BTreeSet<String> = declared_rpcs().into_keys().collect();
-        let listed: BTreeSet<String> = RPCS.iter().map(|facts| facts.path.to_owned()).collect();
+        let listed: BTreeSet<String> =
+            RPCS.iter().filter(in_gateway_package).map(|facts| facts.path.to_owned()).collect();
 
         assert!(declared.len() >= 40, "found only {declared:?}");
         assert_eq!(declared, listed);
@@ -197,8 +256,12 @@ mod tests {
     fn exactly_the_rpcs_the_protos_declare_as_streams_stream() {
         let declared: BTreeSet<String> =
             declared_rpcs().into_iter().filter(|(_, streams)| *streams).map(|(path, _)| path).collect();
-        let streaming: BTreeSet<String> =
-            RPCS.iter().filter(|facts| facts.streams).map(|facts| facts.path.to_owned()).collect();
+        let streaming: BTreeSet<String> = RPCS
+            .iter()
+            .filter(in_gateway_package)
+            .filter(|facts| facts.streams)
+            .map(|facts| facts.path.to_owned())
+            .collect();
 
         assert_eq!(streaming, declared);
         let methods: BTreeSet<&str> = streaming.iter().map(|path| method_name(path)).collect();
@@ -209,6 +272,7 @@ mod tests {
     fn rpcs_that_change_metabase_need_full_and_the_rest_read_or_nothing() {
         for facts in RPCS {
             let expected = match (facts.capability, facts.mutates) {
+                (None, _) if facts.descriptor_grant => Level::Read,
                 (None, _) => Level::Off,
                 (Some(_), true) => Level::Full,
                 (Some(_), false) => Level::Read,
@@ -251,6 +315,17 @@ mod tests {
         assert_eq!(full_path("CardService/GetCard"), "/metabase.gateway.v1.CardService/GetCard");
         assert_eq!(full_path("/metabase.gateway.v1.CardService/GetCard"), "/metabase.gateway.v1.CardService/GetCard");
         assert_eq!(full_path("grpc.health.v1.Health/Check"), "/grpc.health.v1.Health/Check");
+        assert_eq!(full_path("FlightService/DoGet"), "/arrow.flight.protocol.FlightService/DoGet");
+    }
+
+    #[test]
+    fn the_access_path_guards_the_gateway_and_flight_but_not_health_or_reflection() {
+        assert!(is_guarded("/metabase.gateway.v1.CardService/GetCard"));
+        assert!(is_guarded("/arrow.flight.protocol.FlightService/DoGet"));
+        assert!(is_guarded("/arrow.flight.protocol.FlightService/NoSuchMethod"));
+        assert!(!is_guarded("/grpc.health.v1.Health/Check"));
+        assert!(!is_guarded("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"));
+        assert!(!is_guarded("/metabase.gateway.v1x.CardService/GetCard"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The table itself: one row per gateway RPC, grouped by service in the order the protos declare
-//! them. A new RPC (or a new service) needs its row here and nothing else; the tests in the parent
-//! module fail until the table and the protos agree.
+//! them, then Arrow Flight's methods. A new RPC (or a new service) needs its row here and nothing
+//! else; the tests in the parent module fail until the table and the protos agree.
 
 use super::{Object, Place, ResourceKind, RpcFacts, RpcPhrase};
 use crate::policy::{Capability, Level};
@@ -11,6 +11,7 @@ use Place::{Collection as InCollection, Database as OnDatabase, None as Nowhere}
 struct Row {
     path: &'static str,
     capability: Option<Capability>,
+    descriptor_grant: bool,
     level: Level,
     mutates: bool,
     streams: bool,
@@ -20,9 +21,9 @@ struct Row {
 impl Row {
     /// Completes the row with how the RPC reads in an audit sentence.
     const fn says(self, past: &'static str, infinitive: &'static str, object: Object, place: Place) -> RpcFacts {
-        let Row { path, capability, level, mutates, streams, resource } = self;
+        let Row { path, capability, descriptor_grant, level, mutates, streams, resource } = self;
         let phrase = RpcPhrase { past, infinitive, object, place };
-        RpcFacts { path, capability, level, mutates, streams, resource, phrase }
+        RpcFacts { path, capability, descriptor_grant, level, mutates, streams, resource, phrase }
     }
 }
 
@@ -32,6 +33,7 @@ macro_rules! rpc {
         Row {
             path: concat!("/metabase.gateway.v1.", $name),
             capability: Some(Capability::$capability),
+            descriptor_grant: false,
             level: Level::$level,
             mutates: rpc!(@$effect),
             streams: rpc!(@$shape),
@@ -42,6 +44,7 @@ macro_rules! rpc {
         Row {
             path: concat!("/metabase.gateway.v1.", $name),
             capability: None,
+            descriptor_grant: false,
             level: Level::Off,
             mutates: rpc!(@$effect),
             streams: rpc!(@$shape),
@@ -52,6 +55,45 @@ macro_rules! rpc {
     (@changes) => { true };
     (@unary) => { false };
     (@streams) => { true };
+}
+
+/// `flight!("Method", by descriptor | Capability: Level | anyone, unary | streams, ResourceKind)`:
+/// a method of Arrow Flight's `FlightService`, which only reads. `by descriptor` lets in a caller
+/// holding `cards: read` or `datasets: read`; the handler checks the descriptor itself.
+macro_rules! flight {
+    ($name:literal, by descriptor, $shape:ident, $resource:ident) => {
+        Row {
+            path: concat!("/arrow.flight.protocol.FlightService/", $name),
+            capability: None,
+            descriptor_grant: true,
+            level: Level::Read,
+            mutates: false,
+            streams: rpc!(@$shape),
+            resource: ResourceKind::$resource,
+        }
+    };
+    ($name:literal, $capability:ident: $level:ident, $shape:ident, $resource:ident) => {
+        Row {
+            path: concat!("/arrow.flight.protocol.FlightService/", $name),
+            capability: Some(Capability::$capability),
+            descriptor_grant: false,
+            level: Level::$level,
+            mutates: false,
+            streams: rpc!(@$shape),
+            resource: ResourceKind::$resource,
+        }
+    };
+    ($name:literal, anyone, $shape:ident, $resource:ident) => {
+        Row {
+            path: concat!("/arrow.flight.protocol.FlightService/", $name),
+            capability: None,
+            descriptor_grant: false,
+            level: Level::Off,
+            mutates: false,
+            streams: rpc!(@$shape),
+            resource: ResourceKind::$resource,
+        }
+    };
 }
 
 const fn fixed(phrase: &'static str) -> Object {
@@ -71,6 +113,9 @@ const USER: Object = one("user", "user {}", "a user");
 const GROUP: Object = one("group", "permission group {}", "a permission group");
 const MEMBERSHIP: Object = one("membership", "group membership {}", "a group membership");
 const ALERT: Object = one("alert", "alert {}", "an alert");
+/// What a Flight descriptor names: a saved question, or else an ad-hoc query (which the audit
+/// sentence then names as the inspector found it: "native SQL on database 1 through Flight").
+const FLIGHT: Object = one("card", "saved question {} through Flight", "an ad-hoc query through Flight");
 
 /// Every gateway RPC with its facts. Each row reads: the RPC, the capability and level it needs
 /// (`anyone` for any identified caller), whether it `reads` or `changes` Metabase, whether its
@@ -178,4 +223,27 @@ pub static RPCS: &[RpcFacts] = &[
         .says("asked", "ask", fixed("who it is"), Nowhere),
     rpc!("GatewayService/GetServerInfo", anyone, reads, unary, None)
         .says("read", "read", fixed("the server info"), Nowhere),
+
+    // Arrow Flight. The methods that read a result answer for what their descriptor names; the
+    // rest answer UNIMPLEMENTED, still behind identity, rates and the audit.
+    flight!("Handshake",      anyone,                 streams, None)
+        .says("made", "make", fixed("a Flight handshake"), Nowhere),
+    flight!("ListFlights",    Cards: Read,            streams, None)
+        .says("listed", "list", fixed("saved questions through Flight"), Nowhere),
+    flight!("GetFlightInfo",  by descriptor,          unary,   Descriptor)
+        .says("described", "describe", FLIGHT, Nowhere),
+    flight!("PollFlightInfo", anyone,                 unary,   None)
+        .says("polled", "poll", fixed("a Flight query"), Nowhere),
+    flight!("GetSchema",      by descriptor,          unary,   Descriptor)
+        .says("read the schema of", "read the schema of", FLIGHT, Nowhere),
+    flight!("DoGet",          by descriptor,          streams, Descriptor)
+        .says("ran", "run", FLIGHT, Nowhere),
+    flight!("DoPut",          anyone,                 streams, None)
+        .says("uploaded", "upload", fixed("data through Flight"), Nowhere),
+    flight!("DoExchange",     anyone,                 streams, None)
+        .says("exchanged", "exchange", fixed("data through Flight"), Nowhere),
+    flight!("DoAction",       anyone,                 streams, None)
+        .says("asked for", "ask for", fixed("a Flight action"), Nowhere),
+    flight!("ListActions",    anyone,                 streams, None)
+        .says("listed", "list", fixed("Flight actions"), Nowhere),
 ];

@@ -1,15 +1,18 @@
-//! Streamed query results and exports (RunCard, RunQuery, ExportCard, ExportQuery).
+//! Streamed query results and exports (RunCard, RunQuery, ExportCard, ExportQuery, and Flight's
+//! DoGet).
 //!
 //! A producer task reads Metabase's response as it arrives and sends typed row batches through a
 //! bounded channel: a slow caller fills the channel, the producer stops reading, and TCP slows
 //! Metabase. When the caller cancels or its deadline passes, the producer is dropped with its
 //! upstream request, so Metabase sees the connection close at once.
 
+pub mod arrow;
 pub mod columns;
 pub mod csv;
 #[cfg(test)]
 mod csv_properties;
 pub(crate) mod exports;
+pub(crate) mod flight;
 pub(crate) mod plan;
 pub(crate) mod results;
 pub mod wire;
@@ -70,14 +73,14 @@ fn parameters(list: Option<prost_types::ListValue>) -> Value {
     list.map_or_else(|| json!([]), from_list)
 }
 
-fn check_card_id(card_id: i64) -> Result<(), GatewayError> {
+pub(crate) fn check_card_id(card_id: i64) -> Result<(), GatewayError> {
     if card_id <= 0 {
         return Err(GatewayError::invalid_argument("card_id", "card_id must be a positive id"));
     }
     Ok(())
 }
 
-fn check_max_rows(max_rows: i64) -> Result<(), GatewayError> {
+pub(crate) fn check_max_rows(max_rows: i64) -> Result<(), GatewayError> {
     if max_rows < 0 {
         Err(GatewayError::invalid_argument("max_rows", "max_rows must not be negative (0 means no limit)"))
     } else {
@@ -92,7 +95,11 @@ fn query_stream(
     limit: RowLimit,
 ) -> Response<QueryStream> {
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-    spawn_bounded(deadline, sender.clone(), results::produce(call.clone(), source, limit, sender));
+    spawn_bounded(
+        deadline,
+        sender.clone(),
+        results::produce::<results::ProtobufWire>(call.clone(), source, limit, sender),
+    );
     Response::new(Box::pin(ReceiverStream::new(receiver)))
 }
 
@@ -113,31 +120,61 @@ pub async fn run_card(
     Ok(query_stream(call, deadline, source, RowLimit::new(request.max_rows, call.max_rows())))
 }
 
+/// An ad-hoc query as a caller gives it, before it becomes `/api/dataset`'s body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdHocQuery {
+    /// Native SQL, with its template tags (an empty object for none).
+    Native {
+        /// The SQL text.
+        sql: String,
+        /// Metabase's `template-tags`.
+        template_tags: Value,
+    },
+    /// An MBQL query object, legacy or MBQL 5.
+    Mbql(serde_json::Map<String, Value>),
+}
+
+/// Returns `/api/dataset`'s body for an ad-hoc query on a database, with its parameters (a JSON
+/// array as Metabase takes them).
+pub fn dataset_body(database_id: i64, query: AdHocQuery, parameters: Value) -> Result<Value, GatewayError> {
+    if database_id <= 0 {
+        return Err(GatewayError::invalid_argument("database_id", "database_id must be a positive id"));
+    }
+    let mut object = match query {
+        AdHocQuery::Native { sql, template_tags } => {
+            if sql.trim().is_empty() {
+                return Err(GatewayError::invalid_argument("native.query", "the native query is empty"));
+            }
+            let mut object = serde_json::Map::new();
+            object.insert("type".into(), json!("native"));
+            object.insert("native".into(), json!({"query": sql, "template-tags": template_tags}));
+            object
+        }
+        AdHocQuery::Mbql(object) => object,
+    };
+    object.insert("database".into(), json!(database_id));
+    object.insert("parameters".into(), parameters);
+    Ok(Value::Object(object))
+}
+
 /// Returns `/api/dataset`'s body for an ad-hoc query request.
 pub fn dataset_query(
     database_id: i64,
     query: Option<run_query_request::Query>,
     parameter_list: Option<prost_types::ListValue>,
 ) -> Result<Value, GatewayError> {
-    if database_id <= 0 {
-        return Err(GatewayError::invalid_argument("database_id", "database_id must be a positive id"));
-    }
-    let mut body = match query {
-        Some(run_query_request::Query::Native(native)) => {
-            if native.query.trim().is_empty() {
-                return Err(GatewayError::invalid_argument("native.query", "the native query is empty"));
-            }
-            let tags = native.template_tags.map_or_else(|| json!({}), |tags| Value::Object(from_struct(tags)));
-            json!({"type": "native", "native": {"query": native.query, "template-tags": tags}})
+    let query = match query {
+        Some(run_query_request::Query::Native(native)) => AdHocQuery::Native {
+            sql: native.query,
+            template_tags: native.template_tags.map_or_else(|| json!({}), |tags| Value::Object(from_struct(tags))),
+        },
+        Some(run_query_request::Query::Mbql(mbql)) => AdHocQuery::Mbql(from_struct(mbql)),
+        None if database_id <= 0 => {
+            return Err(GatewayError::invalid_argument("database_id", "database_id must be a positive id"));
         }
-        Some(run_query_request::Query::Mbql(mbql)) => Value::Object(from_struct(mbql)),
         None => return Err(GatewayError::invalid_argument("query", "set native or mbql")),
     };
-    let object =
-        body.as_object_mut().ok_or_else(|| GatewayError::invalid_argument("mbql", "the query must be an object"))?;
-    object.insert("database".into(), json!(database_id));
-    object.insert("parameters".into(), parameters(parameter_list));
-    Ok(body)
+    dataset_body(database_id, query, parameters(parameter_list))
 }
 
 /// Returns an export request's query as the run request's query, so both build one body.

@@ -1,6 +1,8 @@
-//! RunCard and RunQuery: typed row batches from Metabase's JSON query route (small limits) or
-//! its csv export (everything else, up to 1,048,575 rows), sent as they are parsed through a
-//! bounded channel, so a slow caller slows the upstream read and memory stays flat.
+//! RunCard, RunQuery and Flight's DoGet: typed row batches from Metabase's JSON query route
+//! (small limits) or its csv export (everything else, up to 1,048,575 rows), sent as they are
+//! parsed through a bounded channel, so a slow caller slows the upstream read and memory stays
+//! flat. One producer serves every wire encoding: a [`ResultWire`] says how its batches are
+//! built and framed (protobuf row batches here, Arrow IPC in `super::flight`).
 
 use std::time::Instant;
 
@@ -10,38 +12,84 @@ use tonic::Status;
 use super::columns::{ColumnInfo, header, push_json_cell, push_text_cell};
 use super::csv::{CsvReader, Event};
 use super::plan::RowLimit;
-use super::wire::{EncodedRows, ProtobufRows, QueryResultChunk, RowEncoder};
+use super::wire::{BatchEncoder, ProtobufRows, QueryResultChunk, RowEncoder};
 use crate::error::GatewayError;
 use crate::metabase::{ExportFormat, MetabaseClient, MetabaseError, QuerySource, ResultBody, export_failure};
 use crate::middleware::call::CallContext;
-use crate::pb::v1::ResultSource;
+use crate::pb::v1::{ResultSource, ResultSummary};
 
-/// A batch is sent once it holds this many bytes: well under gRPC's 4 MiB default and the
-/// 1 MiB the API promises, large enough to keep per-message overhead small.
-const BATCH_BYTES: usize = 128 * 1024;
 /// The largest JSON-route body read (the route returns at most 2,000 rows).
 const MAX_JSON_BODY: usize = 256 * 1024 * 1024;
 /// The largest error object read from the end of an export body.
 const MAX_ERROR_TEXT: usize = 256 * 1024;
 
+/// How one wire encoding frames a result stream: the encoder of its row batches and the message
+/// for the header, for a batch and for the summary. Every message is built on the producer's
+/// task, so the caller's task only writes.
+pub trait ResultWire: 'static {
+    /// Builds the row batches.
+    type Encoder: BatchEncoder<Batch: Send> + Send;
+    /// One message of the stream.
+    type Message: Send + 'static;
+    /// Returns an encoder for the result's columns.
+    fn encoder(columns: &[ColumnInfo]) -> Self::Encoder;
+    /// Returns the first message: the columns.
+    fn header(columns: &[ColumnInfo]) -> Result<Self::Message, Status>;
+    /// Returns the message carrying a batch of rows.
+    fn rows(batch: <Self::Encoder as BatchEncoder>::Batch) -> Result<Self::Message, Status>;
+    /// Returns the last message: counts and limits, and how many values became nulls.
+    fn summary(columns: &[ColumnInfo], summary: ResultSummary, mistyped: u64) -> Result<Self::Message, Status>;
+}
+
+/// RunCard's and RunQuery's encoding: protobuf `QueryResultChunk`s.
+pub struct ProtobufWire;
+
+impl ResultWire for ProtobufWire {
+    type Encoder = ProtobufRows;
+    type Message = QueryResultChunk;
+
+    fn encoder(_: &[ColumnInfo]) -> ProtobufRows {
+        ProtobufRows::default()
+    }
+
+    fn header(columns: &[ColumnInfo]) -> Result<QueryResultChunk, Status> {
+        Ok(QueryResultChunk::header(header(columns)))
+    }
+
+    fn rows(batch: super::wire::EncodedRows) -> Result<QueryResultChunk, Status> {
+        Ok(QueryResultChunk::rows(batch))
+    }
+
+    fn summary(_: &[ColumnInfo], summary: ResultSummary, _: u64) -> Result<QueryResultChunk, Status> {
+        Ok(QueryResultChunk::summary(summary))
+    }
+}
+
 /// The channel end the producer writes to; a send fails once the caller has gone.
-pub type ChunkSender = Sender<Result<QueryResultChunk, Status>>;
+pub type ChunkSender<M> = Sender<Result<M, Status>>;
 
-/// Signals that the caller went away: stop quietly.
-struct Gone;
-
-async fn send(sender: &ChunkSender, chunk: QueryResultChunk) -> Result<(), Gone> {
-    sender.send(Ok(chunk)).await.map_err(|_| Gone)
+/// Sends one message; `Err(None)` tells the producer to stop quietly: the caller has gone, or the
+/// message was a status that ends the stream.
+async fn send<M>(sender: &ChunkSender<M>, message: Result<M, Status>) -> Result<(), Option<Status>> {
+    let failed = message.is_err();
+    sender.send(message).await.map_err(|_| None)?;
+    // A message that could not be built ends the stream with its status, sent just now.
+    if failed { Err(None) } else { Ok(()) }
 }
 
 /// Runs a query to completion into `sender`: header, row batches, summary, or an error status.
 /// The rows sent are noted on the call for its audit event.
-pub async fn produce(call: CallContext, source: QuerySource, limit: RowLimit, sender: ChunkSender) {
+pub async fn produce<W: ResultWire>(
+    call: CallContext,
+    source: QuerySource,
+    limit: RowLimit,
+    sender: ChunkSender<W::Message>,
+) {
     let started = Instant::now();
     let client = call.client.clone();
     let outcome = match limit.source() {
-        ResultSource::JsonQuery => json_route(&client, &call, &source, limit, &sender, started).await,
-        _ => export_route(&client, &call, &source, limit, &sender, started).await,
+        ResultSource::JsonQuery => json_route::<W>(&client, &call, &source, limit, &sender, started).await,
+        _ => export_route::<W>(&client, &call, &source, limit, &sender, started).await,
     };
     if let Err(Some(status)) = outcome {
         let _ = sender.send(Err(status)).await;
@@ -54,16 +102,10 @@ fn failure(subject: &str) -> impl FnOnce(MetabaseError) -> Option<Status> + '_ {
     move |error| Some(Status::from(GatewayError::Metabase { subject: subject.to_owned(), source: Box::new(error) }))
 }
 
-impl From<Gone> for Option<Status> {
-    fn from(_: Gone) -> Self {
-        None
-    }
-}
-
 /// Reads the next body chunk, or stops as soon as the caller has gone.
-async fn next_chunk(
+async fn next_chunk<M>(
     body: &mut ResultBody,
-    sender: &ChunkSender,
+    sender: &ChunkSender<M>,
     subject: &str,
 ) -> Result<Option<bytes::Bytes>, Option<Status>> {
     tokio::select! {
@@ -78,12 +120,18 @@ fn note_limit(call: &CallContext, summary: &crate::pb::v1::ResultSummary) {
     }
 }
 
-async fn json_route(
+fn mistyped_values(count: u64) {
+    if count > 0 {
+        tracing::warn!(values = count, "values did not fit their column's type and were sent as nulls");
+    }
+}
+
+async fn json_route<W: ResultWire>(
     client: &MetabaseClient,
     call: &CallContext,
     source: &QuerySource,
     limit: RowLimit,
-    sender: &ChunkSender,
+    sender: &ChunkSender<W::Message>,
     started: Instant,
 ) -> Outcome {
     let subject = source.subject();
@@ -102,8 +150,8 @@ async fn json_route(
         .as_array()
         .map(|columns| columns.iter().map(ColumnInfo::from_metabase).collect())
         .unwrap_or_default();
-    send(sender, QueryResultChunk::header(header(&columns))).await?;
-    let mut encoder = ProtobufRows::default();
+    send(sender, W::header(&columns)).await?;
+    let mut encoder = W::encoder(&columns);
     let mut count = 0u64;
     for row in value["data"]["rows"].as_array().into_iter().flatten() {
         if limit.rows.is_some_and(|most| count >= most) {
@@ -115,20 +163,21 @@ async fn json_route(
         }
         encoder.end_row();
         count += 1;
-        if encoder.byte_len() >= BATCH_BYTES {
-            send(sender, QueryResultChunk::rows(encoder.take())).await?;
+        if encoder.byte_len() >= W::Encoder::BATCH_BYTES {
+            send(sender, W::rows(encoder.take())).await?;
             // Rows sent so far, so a call cut short still records them.
             call.note_rows(count as i64);
         }
     }
     if encoder.rows() > 0 {
-        send(sender, QueryResultChunk::rows(encoder.take())).await?;
+        send(sender, W::rows(encoder.take())).await?;
     }
     call.note_rows(count as i64);
     let truncated = value["data"].get("rows_truncated").is_some_and(|value| !value.is_null());
     let summary = limit.summary(count, ResultSource::JsonQuery, truncated, started.elapsed().as_millis() as i64);
     note_limit(call, &summary);
-    send(sender, QueryResultChunk::summary(summary)).await?;
+    mistyped_values(encoder.mistyped());
+    send(sender, W::summary(&columns, summary, encoder.mistyped())).await?;
     Ok(())
 }
 
@@ -139,17 +188,30 @@ async fn export_columns(client: &MetabaseClient, source: &QuerySource) -> Option
 }
 
 /// Rows parsed from the export, waiting to be sent after the current chunk is read.
-struct ExportRows {
+struct ExportRows<W: ResultWire> {
     columns: Option<Vec<ColumnInfo>>,
     metadata: Option<Vec<ColumnInfo>>,
     pending_header: bool,
-    encoder: ProtobufRows,
-    ready: Vec<EncodedRows>,
+    /// Made once the columns are known.
+    encoder: Option<W::Encoder>,
+    ready: Vec<<W::Encoder as BatchEncoder>::Batch>,
     count: u64,
     limit: Option<u64>,
 }
 
-impl ExportRows {
+impl<W: ResultWire> ExportRows<W> {
+    /// Settles the columns (the header row's titles, typed by the metadata when they agree) and
+    /// makes the encoder for them.
+    fn settle_columns(&mut self, columns: Vec<ColumnInfo>) {
+        self.encoder = Some(W::encoder(&columns));
+        self.columns = Some(columns);
+        self.pending_header = true;
+    }
+
+    fn encoded_rows(&self) -> usize {
+        self.encoder.as_ref().map_or(0, BatchEncoder::rows)
+    }
+
     fn on_event(&mut self, event: Event<'_>) -> bool {
         let Event::Record(record) = event else {
             return true;
@@ -160,56 +222,59 @@ impl ExportRows {
             if typed.is_none() {
                 tracing::debug!("export metadata unavailable or mismatched; values arrive as text");
             }
-            self.columns =
-                Some(typed.unwrap_or_else(|| titles.iter().map(|title| ColumnInfo::untyped(title)).collect()));
-            self.pending_header = true;
+            self.settle_columns(
+                typed.unwrap_or_else(|| titles.iter().map(|title| ColumnInfo::untyped(title)).collect()),
+            );
             return true;
+        };
+        let Some(encoder) = self.encoder.as_mut() else {
+            return false;
         };
         if self.limit.is_some_and(|most| self.count >= most) {
             return false;
         }
         for index in 0..record.len() {
             let kind = columns.get(index).map_or(super::columns::CellKind::Text, |column| column.kind);
-            push_text_cell(&mut self.encoder, kind, &record.field(index));
+            push_text_cell(encoder, kind, &record.field(index));
         }
-        self.encoder.end_row();
+        encoder.end_row();
         self.count += 1;
-        if self.encoder.byte_len() >= BATCH_BYTES {
-            self.ready.push(self.encoder.take());
+        if encoder.byte_len() >= W::Encoder::BATCH_BYTES {
+            self.ready.push(encoder.take());
         }
         self.limit.is_none_or(|most| self.count < most)
     }
 
-    async fn flush(&mut self, sender: &ChunkSender) -> Result<(), Gone> {
+    async fn flush(&mut self, sender: &ChunkSender<W::Message>) -> Result<(), Option<Status>> {
         if self.pending_header {
             self.pending_header = false;
             let columns = self.columns.as_deref().unwrap_or_default();
-            send(sender, QueryResultChunk::header(header(columns))).await?;
+            send(sender, W::header(columns)).await?;
         }
         for batch in self.ready.drain(..) {
-            send(sender, QueryResultChunk::rows(batch)).await?;
+            send(sender, W::rows(batch)).await?;
         }
         Ok(())
     }
 }
 
-async fn export_route(
+async fn export_route<W: ResultWire>(
     client: &MetabaseClient,
     call: &CallContext,
     source: &QuerySource,
     limit: RowLimit,
-    sender: &ChunkSender,
+    sender: &ChunkSender<W::Message>,
     started: Instant,
 ) -> Outcome {
     let subject = source.subject();
     let metadata = export_columns(client, source).await;
     let mut response = client.queries().export(source, ExportFormat::Csv, false).await.map_err(failure(&subject))?;
     let mut reader = CsvReader::new();
-    let mut rows = ExportRows {
+    let mut rows = ExportRows::<W> {
         columns: None,
         metadata,
         pending_header: false,
-        encoder: ProtobufRows::default(),
+        encoder: None,
         ready: Vec::new(),
         count: 0,
         limit: limit.rows,
@@ -220,7 +285,7 @@ async fn export_route(
         rows.flush(sender).await?;
         // Rows sent so far, so a call cut short (cancelled, past its deadline, shut down) still
         // records them.
-        call.note_rows(rows.count.saturating_sub(rows.encoder.rows() as u64) as i64);
+        call.note_rows(rows.count.saturating_sub(rows.encoded_rows() as u64) as i64);
         if limit_hit || reader.error_text().is_some_and(|text| text.len() > MAX_ERROR_TEXT) {
             break;
         }
@@ -233,17 +298,23 @@ async fn export_route(
     }
     drop(response);
     if rows.columns.is_none() {
-        rows.columns = Some(rows.metadata.take().unwrap_or_default());
-        rows.pending_header = true;
+        let columns = rows.metadata.take().unwrap_or_default();
+        rows.settle_columns(columns);
     }
-    if rows.encoder.rows() > 0 {
-        let batch = rows.encoder.take();
-        rows.ready.push(batch);
+    let mut mistyped = 0;
+    if let Some(encoder) = rows.encoder.as_mut() {
+        if encoder.rows() > 0 {
+            let batch = encoder.take();
+            rows.ready.push(batch);
+        }
+        mistyped = encoder.mistyped();
     }
     rows.flush(sender).await?;
     call.note_rows(rows.count as i64);
     let summary = limit.summary(rows.count, ResultSource::Export, false, started.elapsed().as_millis() as i64);
     note_limit(call, &summary);
-    send(sender, QueryResultChunk::summary(summary)).await?;
+    mistyped_values(mistyped);
+    let columns = rows.columns.as_deref().unwrap_or_default();
+    send(sender, W::summary(columns, summary, mistyped)).await?;
     Ok(())
 }

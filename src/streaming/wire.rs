@@ -129,7 +129,8 @@ impl prost::Message for QueryResultChunk {
 }
 
 /// Receives the typed cells of rows, one row at a time. The parsers write to this trait, so the
-/// same pipeline can feed other encodings (such as Arrow record batches) later.
+/// same pipeline feeds protobuf row batches ([`ProtobufRows`]) and Arrow record batches
+/// (`super::arrow::ArrowRows`).
 pub trait RowEncoder {
     /// Appends a SQL null.
     fn null(&mut self);
@@ -143,6 +144,26 @@ pub trait RowEncoder {
     fn text(&mut self, value: &str);
     /// Ends the current row.
     fn end_row(&mut self);
+}
+
+/// A [`RowEncoder`] that gathers rows into batches of one wire encoding: the result pipeline
+/// sends a batch once it holds about [`BatchEncoder::BATCH_BYTES`].
+pub trait BatchEncoder: RowEncoder {
+    /// A finished batch, ready to be sent.
+    type Batch;
+    /// The size in bytes at which a batch is sent.
+    const BATCH_BYTES: usize;
+    /// Returns how many rows the current batch holds.
+    fn rows(&self) -> usize;
+    /// Returns the current batch's size in bytes (an estimate where the encoding is not bytes yet).
+    fn byte_len(&self) -> usize;
+    /// Takes the current batch, leaving an empty one.
+    fn take(&mut self) -> Self::Batch;
+    /// Returns how many values did not fit their column's type and were sent as nulls; an
+    /// encoding that keeps such values as text never nulls one.
+    fn mistyped(&self) -> u64 {
+        0
+    }
 }
 
 /// Encodes rows as the body of a protobuf `RowBatch` message.
@@ -179,6 +200,25 @@ impl ProtobufRows {
     pub fn take(&mut self) -> EncodedRows {
         let rows = std::mem::take(&mut self.rows);
         EncodedRows { bytes: self.batch.split().freeze(), rows }
+    }
+}
+
+impl BatchEncoder for ProtobufRows {
+    type Batch = EncodedRows;
+    // Well under gRPC's 4 MiB default and the 1 MiB the API promises, large enough to keep
+    // per-message overhead small.
+    const BATCH_BYTES: usize = 128 * 1024;
+
+    fn rows(&self) -> usize {
+        ProtobufRows::rows(self)
+    }
+
+    fn byte_len(&self) -> usize {
+        ProtobufRows::byte_len(self)
+    }
+
+    fn take(&mut self) -> EncodedRows {
+        ProtobufRows::take(self)
     }
 }
 

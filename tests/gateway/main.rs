@@ -16,6 +16,7 @@ mod emulator_memory;
 mod envoy;
 mod errors;
 mod exports;
+mod flight;
 mod identity;
 mod inspection;
 mod invariant;
