@@ -23,11 +23,6 @@ use serde_json::{Map, Value};
 use crate::metabase::CollectionId;
 use crate::pb::v1::{CollectionRef, collection_ref};
 
-/// Returns a model as JSON (every model serializes back to Metabase's keys, `extra` included).
-pub fn to_json<T: serde::Serialize>(model: &T) -> Value {
-    serde_json::to_value(model).unwrap_or(Value::Null)
-}
-
 /// Returns a model's collection id (`None` is the root) as a `CollectionRef`.
 pub(crate) fn collection_ref(id: Option<CollectionId>) -> Option<CollectionRef> {
     let collection = match id {
