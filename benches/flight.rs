@@ -8,8 +8,10 @@
 //!
 //! Run: `FLIGHT_BENCH_PYTHON=target/ci-venv/bin/python cargo bench --bench flight`
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use arrow_flight::{FlightClient, Ticket};
 use futures::TryStreamExt;
@@ -20,42 +22,12 @@ use metabase_grpc::pb::v1::{NativeQuery, RunQueryRequest};
 use metabase_grpc::streaming::wire::Chunk;
 use tonic::transport::Channel;
 
+use common::{peak_rss_mib, start_gateway};
+
 const SQL: &str = "SELECT * FROM EVENTS";
 const ROWS: usize = 1_048_575;
 const ROUNDS: usize = 3;
 const API_KEY: &str = "mb_emulator_admin_key";
-
-fn peak_rss_mib(child: &Child) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-async fn start_gateway(upstream: &str) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let audit = std::env::temp_dir().join("metabase-grpc-flight-bench-audit.db");
-    let child = Command::new(env!("CARGO_BIN_EXE_metabase-grpc"))
-        .args(["serve", "--allow-all", "--metabase-url", upstream, "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--admin-listen", "127.0.0.1:0", "--audit-db", audit.to_str().unwrap_or("flight-bench-audit.db")])
-        .env("MBGRPC_METABASE_API_KEY", API_KEY)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the gateway binary starts");
-    let address = format!("127.0.0.1:{port}");
-    for _ in 0..400 {
-        if tokio::net::TcpStream::connect(&address).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    (child, address)
-}
 
 async fn rust_flight(channel: &Channel) -> usize {
     let mut client = FlightClient::new(channel.clone());
@@ -112,7 +84,7 @@ fn python_readers(python: &str, gateway: &str, metabase: &str) -> Vec<(String, f
 async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let emulator = metabase_emulator::start(EmulatorConfig::default(), listener).await.expect("the emulator starts");
-    let (mut gateway, address) = start_gateway(&emulator.url()).await;
+    let (mut gateway, address) = start_gateway(&emulator.url(), API_KEY, "flight").await;
     let channel = Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
 
     let mut figures: Vec<(String, f64)> = Vec::new();

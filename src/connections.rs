@@ -2,10 +2,12 @@
 //! descriptors and lock callers out.
 //!
 //! Every accepted connection counts against `max_connections`. A connection is *silent* until it
-//! carries its first gRPC request; a silent connection is closed when `first_request_timeout`
-//! passes, and when the gateway is full the oldest silent connection is closed to make way for
-//! the new one. A connection that has carried a request is a caller's: it is never evicted,
-//! and a new connection that finds every slot held by callers is closed at once.
+//! carries its first HTTP/2 request; a silent connection is closed when `first_request_timeout`
+//! passes. A connection becomes a *caller's* only when one of its requests passes the identity
+//! check; until then (silent, or carrying only health checks, reflection or refused requests) it
+//! is *evictable*: when the gateway is full the oldest evictable connection is closed to make way
+//! for the new one. A caller's connection is never evicted, and a new connection that finds
+//! every slot held by callers is closed at once.
 
 use std::collections::HashMap;
 use std::io;
@@ -41,12 +43,15 @@ impl Default for ConnectionLimits {
 /// One connection's standing, shared by its socket and the registry.
 #[derive(Debug, Default)]
 struct Standing {
-    heard: AtomicBool,
+    /// It carried a request, so the first-request timeout no longer applies.
+    spoke: AtomicBool,
+    /// One of its requests was identified: it is a caller's and never evicted.
+    caller: AtomicBool,
     evicted: AtomicBool,
     waker: AtomicWaker,
 }
 
-/// The connections the gateway holds, and which of them are still silent.
+/// The connections the gateway holds, and which of them may still be evicted.
 #[derive(Debug)]
 pub struct Connections {
     limits: ConnectionLimits,
@@ -75,12 +80,26 @@ impl Connections {
         self.open.load(Ordering::SeqCst)
     }
 
-    /// Marks the connection from `peer` as a caller's: it carried a request.
+    /// Notes that the connection from `peer` carried a request: the first-request timeout no
+    /// longer applies, but it stays evictable until a request of it is identified.
     pub fn heard_from(&self, peer: SocketAddr) {
-        let mut silent = self.silent();
-        if let Some((_, standing)) = silent.remove(&peer) {
-            standing.heard.store(true, Ordering::SeqCst);
+        if let Some((_, standing)) = self.silent().get(&peer) {
+            standing.spoke.store(true, Ordering::SeqCst);
         }
+    }
+
+    /// Marks the connection from `peer` as a caller's: a request of it passed the identity check.
+    pub fn identified(&self, peer: SocketAddr) {
+        if let Some((_, standing)) = self.silent().remove(&peer) {
+            standing.spoke.store(true, Ordering::SeqCst);
+            standing.caller.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Returns the handle a request of the connection from `peer` carries, for the identity
+    /// layer to mark the connection a caller's.
+    pub fn handle(self: &Arc<Self>, peer: SocketAddr) -> RequestConnection {
+        RequestConnection { registry: self.clone(), peer }
     }
 
     /// Admits a new connection, closing the oldest silent one when full; `None` when every
@@ -93,7 +112,7 @@ impl Connections {
         // An evicted connection holds its socket until its task sees the eviction; under a flood
         // those are bounded too, and past that a new connection is refused.
         let max = self.limits.max_connections;
-        if open >= max.saturating_add(max / 8) {
+        if open >= max.saturating_add((max / 8).max(1)) {
             return None;
         }
         if open >= max {
@@ -143,6 +162,21 @@ impl Connections {
     }
 }
 
+/// The connection a request came on, carried in the request's extensions so that the identity
+/// layer can mark it a caller's once the request is identified.
+#[derive(Debug, Clone)]
+pub struct RequestConnection {
+    registry: Arc<Connections>,
+    peer: SocketAddr,
+}
+
+impl RequestConnection {
+    /// Marks the connection a caller's.
+    pub fn identified(&self) {
+        self.registry.identified(self.peer);
+    }
+}
+
 /// An accepted connection, counted while open and closed when it stays silent too long or is
 /// evicted.
 #[derive(Debug)]
@@ -157,14 +191,14 @@ pub struct Guarded {
 impl Guarded {
     /// Returns an error when the connection must close: evicted, or silent past its timeout.
     fn check(&mut self, context: &mut Context<'_>) -> io::Result<()> {
-        if self.standing.heard.load(Ordering::SeqCst) {
+        if self.standing.caller.load(Ordering::SeqCst) {
             return Ok(());
         }
         self.standing.waker.register(context.waker());
         if self.standing.evicted.load(Ordering::SeqCst) {
             return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "closed to make way for a new connection"));
         }
-        if self.first_request.as_mut().poll(context).is_ready() {
+        if !self.standing.spoke.load(Ordering::SeqCst) && self.first_request.as_mut().poll(context).is_ready() {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "no request within the first-request timeout"));
         }
         Ok(())

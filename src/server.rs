@@ -320,10 +320,12 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
     let heard = connections.clone();
     let held = connections.clone();
     let router = builder
-        // A connection that carried a request is a caller's, no longer a silent socket.
-        .layer(tower::util::MapRequestLayer::new(move |request: http::Request<tonic::body::Body>| {
+        // A connection that carried a request is no longer silent; the identity layer marks it
+        // a caller's (never evicted) once a request of it is identified.
+        .layer(tower::util::MapRequestLayer::new(move |mut request: http::Request<tonic::body::Body>| {
             if let Some(peer) = crate::connections::peer(&request) {
                 heard.heard_from(peer);
+                request.extensions_mut().insert(heard.handle(peer));
             }
             request
         }))

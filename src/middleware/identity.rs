@@ -11,6 +11,7 @@ use super::audit::CallAudit;
 use super::step::{Body, BoxFuture, Next, Step};
 use super::{Access, status_response};
 use crate::audit::Decision;
+use crate::connections::RequestConnection;
 use crate::error::GatewayError;
 use crate::identity::{Identity, identify};
 
@@ -51,6 +52,9 @@ impl Step for IdentityStep {
             };
             match identity {
                 Ok(identity) => {
+                    if let Some(connection) = request.extensions().get::<RequestConnection>() {
+                        connection.identified();
+                    }
                     audit.identified(identity.clone());
                     request.extensions_mut().insert(identity);
                     next.run(request).await

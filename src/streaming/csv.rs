@@ -42,6 +42,12 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// Returns a field's length in bytes.
+    pub fn field_len(&self, index: usize) -> usize {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        self.ends[index] - start
+    }
+
     /// Returns every field as owned text.
     pub fn to_vec(&self) -> Vec<String> {
         (0..self.len()).map(|index| self.field(index).into_owned()).collect()
@@ -55,6 +61,14 @@ pub enum Event<'a> {
     Record(Record<'a>),
     /// The body ended with Metabase's JSON error object; [`CsvReader::error_text`] holds it.
     ErrorObject,
+    /// The record being read passed the reader's record limit; reading stops. `field` is the
+    /// index of the field being read, `bytes` the record's bytes so far.
+    Oversized {
+        /// The index of the field being read.
+        field: usize,
+        /// The record's bytes so far.
+        bytes: usize,
+    },
 }
 
 /// A record that began with an unquoted `{"status":"failed"`, not yet known to be data.
@@ -97,12 +111,19 @@ pub struct CsvReader {
     candidate: Option<Candidate>,
     fed: u64,
     error_text: Option<Vec<u8>>,
+    record_limit: Option<usize>,
 }
 
 impl CsvReader {
     /// Returns a reader at the start of a body.
     pub fn new() -> Self {
         CsvReader { at_record_start: true, ..Default::default() }
+    }
+
+    /// Returns a reader that holds at most about `bytes` of one record (plus one chunk): a longer
+    /// record ends reading with [`Event::Oversized`] instead of growing without bound.
+    pub fn with_record_limit(bytes: usize) -> Self {
+        CsvReader { record_limit: Some(bytes), ..CsvReader::new() }
     }
 
     /// Returns Metabase's error object, once [`CsvReader::finish`] found that the body ended
@@ -150,7 +171,12 @@ impl CsvReader {
     pub fn feed_until_stop(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(Event<'_>) -> bool) -> Option<u64> {
         let base = self.fed;
         self.fed += chunk.len() as u64;
-        self.consume(chunk, base, on_event)
+        let stop = self.consume(chunk, base, on_event);
+        if stop.is_none() && self.record_limit.is_some_and(|limit| self.record.len() > limit) {
+            on_event(Event::Oversized { field: self.ends.len(), bytes: self.record.len() });
+            return Some(self.fed);
+        }
+        stop
     }
 
     /// Reads `chunk`, which begins at `base` in the body.
@@ -383,5 +409,25 @@ mod tests {
         assert_eq!(reader.held_from(), Some(9), "{{x}} is data; {{\"sta may begin the error object");
         reader.feed(b"tus\":\"ok\"}\n", &mut ignore);
         assert_eq!(reader.held_from(), None);
+    }
+
+    #[test]
+    fn a_record_past_the_limit_stops_reading_and_names_its_field_in_bounded_memory() {
+        let mut reader = CsvReader::with_record_limit(1024);
+        let mut events = Vec::new();
+        let mut on_event = |event: Event<'_>| {
+            events.push(match event {
+                Event::Record(record) => format!("record {}", record.len()),
+                Event::Oversized { field, bytes } => format!("oversized field {field} at {bytes}"),
+                Event::ErrorObject => "error".to_owned(),
+            });
+            true
+        };
+        assert!(reader.feed(b"ID,BODY\n1,small\n2,\"", &mut on_event));
+        let wide = vec![b'x'; 600];
+        assert!(reader.feed(&wide, &mut on_event), "600 bytes of the field are under the limit");
+        assert!(!reader.feed(&wide, &mut on_event), "1,200 bytes of one record are over it");
+        assert_eq!(events, ["record 2", "record 2", "oversized field 1 at 1201"]);
+        assert!(reader.record.capacity() < 4096, "the reader held {} bytes", reader.record.capacity());
     }
 }

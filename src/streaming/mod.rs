@@ -7,6 +7,7 @@
 //! upstream request, so Metabase sees the connection close at once.
 
 pub mod arrow;
+pub(crate) mod bounds;
 pub mod columns;
 pub mod csv;
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::time::Instant;
 use tokio::sync::mpsc::Sender;
 use tonic::Status;
 
+use super::bounds::{MAX_ROW_BYTES, RowSize, starts_new_batch, too_wide};
 use super::columns::{ColumnInfo, header, push_json_cell, push_text_cell};
 use super::csv::{CsvReader, Event};
 use super::plan::RowLimit;
@@ -18,8 +19,10 @@ use crate::metabase::{ExportFormat, MetabaseClient, MetabaseError, QuerySource, 
 use crate::middleware::call::CallContext;
 use crate::pb::v1::{ResultSource, ResultSummary};
 
-/// The largest JSON-route body read (the route returns at most 2,000 rows).
-const MAX_JSON_BODY: usize = 256 * 1024 * 1024;
+/// The largest JSON-route body held (the route returns at most 2,000 rows, about 1 MiB for
+/// ordinary ones); a larger answer is streamed from the export route instead, so no call holds
+/// more than this, whatever its values.
+const MAX_JSON_BODY: usize = 8 * 1024 * 1024;
 /// The largest error object read from the end of an export body.
 const MAX_ERROR_TEXT: usize = 256 * 1024;
 
@@ -139,27 +142,32 @@ async fn json_route<W: ResultWire>(
     let mut body = Vec::new();
     while let Some(chunk) = next_chunk(&mut response, sender, &subject).await? {
         if body.len() + chunk.len() > MAX_JSON_BODY {
-            return Err(Some(Status::from(GatewayError::Internal {
-                message: format!("metabase's answer for {subject} is larger than the json route allows"),
-            })));
+            // Wide values: the export route streams the same rows in bounded memory.
+            drop((response, body));
+            tracing::info!(subject = %subject, "answer too large to hold; streaming it from the export route");
+            return export_route::<W>(client, call, source, limit, sender, started).await;
         }
         body.extend_from_slice(&chunk);
     }
-    let value = response.decode_answer(&body).map_err(failure(&subject))?;
-    let columns: Vec<ColumnInfo> = value["data"]["cols"]
-        .as_array()
-        .map(|columns| columns.iter().map(ColumnInfo::from_metabase).collect())
-        .unwrap_or_default();
+    let answer = response.decode_rows(&body).map_err(failure(&subject))?;
+    let columns: Vec<ColumnInfo> = answer.data.cols.iter().map(ColumnInfo::from_metabase).collect();
     send(sender, W::header(&columns)).await?;
     let mut encoder = W::encoder(&columns);
     let mut count = 0u64;
-    for row in value["data"]["rows"].as_array().into_iter().flatten() {
+    for row in &answer.data.rows {
         if limit.rows.is_some_and(|most| count >= most) {
             break;
         }
-        for (index, cell) in row.as_array().into_iter().flatten().enumerate() {
+        let size = RowSize::of(row.iter().map(|cell| cell.get().len()));
+        size.check(&columns, count + 1, &subject).map_err(Some)?;
+        if starts_new_batch(encoder.rows(), encoder.byte_len(), size.bytes) {
+            send(sender, W::rows(encoder.take())).await?;
+            call.note_rows(count as i64);
+        }
+        for (index, cell) in row.iter().enumerate() {
             let kind = columns.get(index).map_or(super::columns::CellKind::Text, |column| column.kind);
-            push_json_cell(&mut encoder, kind, cell);
+            let value = serde_json::from_str(cell.get()).unwrap_or(serde_json::Value::Null);
+            push_json_cell(&mut encoder, kind, &value);
         }
         encoder.end_row();
         count += 1;
@@ -173,7 +181,7 @@ async fn json_route<W: ResultWire>(
         send(sender, W::rows(encoder.take())).await?;
     }
     call.note_rows(count as i64);
-    let truncated = value["data"].get("rows_truncated").is_some_and(|value| !value.is_null());
+    let truncated = answer.data.rows_truncated.as_ref().is_some_and(|value| !value.is_null());
     let summary = limit.summary(count, ResultSource::JsonQuery, truncated, started.elapsed().as_millis() as i64);
     note_limit(call, &summary);
     mistyped_values(encoder.mistyped());
@@ -197,6 +205,10 @@ struct ExportRows<W: ResultWire> {
     ready: Vec<<W::Encoder as BatchEncoder>::Batch>,
     count: u64,
     limit: Option<u64>,
+    /// What the result is, for messages.
+    subject: String,
+    /// Why reading stopped early, when a row was too wide to send.
+    failure: Option<Status>,
 }
 
 impl<W: ResultWire> ExportRows<W> {
@@ -213,8 +225,14 @@ impl<W: ResultWire> ExportRows<W> {
     }
 
     fn on_event(&mut self, event: Event<'_>) -> bool {
-        let Event::Record(record) = event else {
-            return true;
+        let record = match event {
+            Event::Record(record) => record,
+            Event::Oversized { field, bytes } => {
+                let columns = self.columns.as_deref().unwrap_or_default();
+                self.failure = Some(too_wide(columns, self.count + 1, field, bytes, &self.subject));
+                return false;
+            }
+            Event::ErrorObject => return true,
         };
         let Some(columns) = &self.columns else {
             let titles = record.to_vec();
@@ -232,6 +250,14 @@ impl<W: ResultWire> ExportRows<W> {
         };
         if self.limit.is_some_and(|most| self.count >= most) {
             return false;
+        }
+        let size = RowSize::of((0..record.len()).map(|index| record.field_len(index)));
+        if let Err(status) = size.check(columns, self.count + 1, &self.subject) {
+            self.failure = Some(status);
+            return false;
+        }
+        if starts_new_batch(encoder.rows(), encoder.byte_len(), size.bytes) {
+            self.ready.push(encoder.take());
         }
         for index in 0..record.len() {
             let kind = columns.get(index).map_or(super::columns::CellKind::Text, |column| column.kind);
@@ -269,7 +295,7 @@ async fn export_route<W: ResultWire>(
     let subject = source.subject();
     let metadata = export_columns(client, source).await;
     let mut response = client.queries().export(source, ExportFormat::Csv, false).await.map_err(failure(&subject))?;
-    let mut reader = CsvReader::new();
+    let mut reader = CsvReader::with_record_limit(MAX_ROW_BYTES);
     let mut rows = ExportRows::<W> {
         columns: None,
         metadata,
@@ -278,6 +304,8 @@ async fn export_route<W: ResultWire>(
         ready: Vec::new(),
         count: 0,
         limit: limit.rows,
+        subject: subject.clone(),
+        failure: None,
     };
     let mut limit_hit = false;
     while let Some(chunk) = next_chunk(&mut response, sender, &subject).await? {
@@ -286,6 +314,9 @@ async fn export_route<W: ResultWire>(
         // Rows sent so far, so a call cut short (cancelled, past its deadline, shut down) still
         // records them.
         call.note_rows(rows.count.saturating_sub(rows.encoded_rows() as u64) as i64);
+        if let Some(status) = rows.failure.take() {
+            return Err(Some(status));
+        }
         if limit_hit || reader.error_text().is_some_and(|text| text.len() > MAX_ERROR_TEXT) {
             break;
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use metabase_emulator::EmulatorConfig;
 use metabase_grpc::connections::ConnectionLimits;
+use metabase_grpc::identity::IdentitySource;
 use metabase_grpc::metabase::Credential;
 use metabase_grpc::pb::v1::GetCardRequest;
 use metabase_grpc::pb::v1::card_service_client::CardServiceClient;
@@ -18,17 +19,34 @@ use crate::support::{ADMIN_KEY, gateway, gateway_config};
 /// Starts an emulator and a gateway under `limits`, with one caller's channel that has already
 /// made a call.
 async fn guarded(limits: ConnectionLimits) -> (metabase_emulator::EmulatorHandle, GatewayHandle, Channel) {
+    guarded_by(limits, Vec::new()).await
+}
+
+/// Like [`guarded`], with callers identified by `sources` (the first caller sends `x-caller`).
+async fn guarded_by(
+    limits: ConnectionLimits,
+    sources: Vec<IdentitySource>,
+) -> (metabase_emulator::EmulatorHandle, GatewayHandle, Channel) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let emulator = metabase_emulator::start(EmulatorConfig::default(), listener).await.expect("emulator starts");
     let mut config = gateway_config(emulator.url(), Credential::api_key(ADMIN_KEY));
     config.connections = limits;
+    config.identity = sources;
     let (gateway, channel) = gateway(config).await;
     call(&channel).await.expect("the first caller is served");
     (emulator, gateway, channel)
 }
 
 async fn call(channel: &Channel) -> Result<(), tonic::Status> {
-    let request = GetCardRequest { card_id: 1, ..Default::default() };
+    call_as(channel, Some("orders-api")).await
+}
+
+/// Calls GetCard as `caller` (its `x-caller` header), or with no identity at all.
+async fn call_as(channel: &Channel, caller: Option<&str>) -> Result<(), tonic::Status> {
+    let mut request = tonic::Request::new(GetCardRequest { card_id: 1, ..Default::default() });
+    if let Some(caller) = caller {
+        request.metadata_mut().insert("x-caller", caller.parse().expect("header value"));
+    }
     CardServiceClient::new(channel.clone()).get_card(request).await.map(|_| ())
 }
 
@@ -121,4 +139,24 @@ async fn a_gateway_full_of_callers_refuses_a_new_socket_and_keeps_its_callers() 
     call(&first).await.expect("the first caller keeps its connection");
     call(&second).await.expect("the second caller keeps its connection");
     assert_eq!(gateway.open_connections(), 2);
+}
+
+#[tokio::test]
+async fn refused_requests_do_not_make_a_connection_a_callers_so_it_is_evicted_for_a_real_caller() {
+    let limits = ConnectionLimits { max_connections: 3, first_request_timeout: Duration::from_secs(60) };
+    let sources = vec![IdentitySource::Header("x-caller".into())];
+    let (_emulator, gateway, channel) = guarded_by(limits, sources).await;
+    // The attacker speaks proper HTTP/2 and sends requests, but none of them is identified.
+    let intruders = [connect(&gateway).await, connect(&gateway).await];
+    for intruder in &intruders {
+        let status = call_as(intruder, None).await.expect_err("no identity");
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    }
+    assert_eq!(gateway.open_connections(), 3, "the caller and two intruders fill the gateway");
+
+    let newcomer = connect(&gateway).await;
+    call(&newcomer).await.expect("an identified caller gets in past connections that were never identified");
+    wait_until(|| gateway.open_connections() <= 3).await;
+    call(&channel).await.expect("the first caller was not evicted");
+    call(&newcomer).await.expect("the newcomer keeps its connection");
 }

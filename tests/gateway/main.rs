@@ -38,3 +38,4 @@ mod streaming;
 mod support;
 mod telemetry;
 mod users;
+mod wide_values;

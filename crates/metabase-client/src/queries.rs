@@ -10,6 +10,9 @@ use super::error::MetabaseError;
 use super::results::{QuerySource, ResultBody, zero_row_query};
 use super::transport::{RequestBody, Transport};
 
+/// The most bytes of a zero-row probe's answer held for its column metadata.
+const MAX_PROBE_BODY: usize = 1024 * 1024;
+
 /// A file format Metabase exports to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExportFormat {
@@ -101,6 +104,10 @@ impl<'a> Queries<'a> {
         let mut body = self.run(&probe).await.ok()?;
         let mut bytes = Vec::new();
         while let Some(chunk) = body.next_chunk().await.ok()? {
+            // A zero-row answer is a few KiB; a larger one is not held (the columns stay untyped).
+            if bytes.len() + chunk.len() > MAX_PROBE_BODY {
+                return None;
+            }
             bytes.extend_from_slice(&chunk);
         }
         let mut answer = body.decode_answer(&bytes).ok()?;

@@ -8,6 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::Response;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::error::{MetabaseError, check_query_body};
@@ -125,6 +127,47 @@ impl ResultBody {
         check_query_body(&value).map_err(|error| self.failed(error))?;
         Ok(value)
     }
+
+    /// Decodes a whole JSON-route answer like [`ResultBody::decode_answer`], without copying its
+    /// cells: each stays a slice of `body`, so the answer costs little more than its bytes.
+    pub fn decode_rows<'a>(&self, body: &'a [u8]) -> Result<QueryAnswer<'a>, MetabaseError> {
+        let error = match serde_json::from_slice::<QueryAnswer<'a>>(body) {
+            Ok(answer) if answer.status.as_deref() != Some("failed") => return Ok(answer),
+            Ok(_) => None,
+            Err(error) => Some(error),
+        };
+        // A failed query: its failure object is read whole for the message.
+        self.decode_answer(body)?;
+        Err(match error {
+            Some(error) => MetabaseError::Decode { route: self.route.to_owned(), source: error },
+            None => self.failed(MetabaseError::QueryFailed { error_type: None, message: "error running query".into() }),
+        })
+    }
+}
+
+/// A JSON-route answer whose cells are still JSON text borrowed from the body.
+#[derive(Debug, Default, Deserialize)]
+pub struct QueryAnswer<'a> {
+    /// `"completed"`, or `"failed"` for a query that failed.
+    #[serde(default)]
+    status: Option<String>,
+    /// The result.
+    #[serde(default, borrow)]
+    pub data: AnswerData<'a>,
+}
+
+/// `data` of a JSON-route answer.
+#[derive(Debug, Default, Deserialize)]
+pub struct AnswerData<'a> {
+    /// The column maps.
+    #[serde(default)]
+    pub cols: Vec<Value>,
+    /// The rows, each cell as the JSON text Metabase sent.
+    #[serde(default, borrow)]
+    pub rows: Vec<Vec<&'a RawValue>>,
+    /// Set when Metabase cut the rows at its interactive limit.
+    #[serde(default)]
+    pub rows_truncated: Option<Value>,
 }
 
 /// Finds Metabase's failure object in a JSON-route body that is not valid JSON because the query
