@@ -1,10 +1,14 @@
 //! Arrow Flight benchmark: `SELECT * FROM EVENTS` (1,048,575 rows, 7 columns) read through the
-//! gateway (a separate process, in front of the Metabase emulator in this process) by a Rust
+//! gateway (a separate process, in front of an upstream in this process) by a Rust
 //! Flight client and the Rust RunQuery client, and, when `FLIGHT_BENCH_PYTHON` names a Python with
 //! pyarrow and grpcio (and `clients/python/generated` holds the stubs), by pyarrow through Flight,
 //! grpcio through RunQuery, and Python reading Metabase's CSV export directly with the csv module.
 //! Prints the median rows per second of each, the ratios the issue asks for, and the gateway's
 //! peak RSS.
+//!
+//! The upstream is a canned csv export in memory (`benches/common/canned.rs`), so the figures are
+//! the gateway's and the readers', not an upstream's; `FLIGHT_BENCH_UPSTREAM=emulator` reads the
+//! emulator over SQLite instead, which caps every reader near its own rate.
 //!
 //! Run: `FLIGHT_BENCH_PYTHON=target/ci-venv/bin/python cargo bench --bench flight`
 
@@ -82,9 +86,20 @@ fn python_readers(python: &str, gateway: &str, metabase: &str) -> Vec<(String, f
 
 #[tokio::main]
 async fn main() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emulator = metabase_emulator::start(EmulatorConfig::default(), listener).await.expect("the emulator starts");
-    let (mut gateway, address) = start_gateway(&emulator.url(), API_KEY, "flight").await;
+    // The canned export measures the gateway and its clients; the emulator (SQLite) is slower
+    // than either and would cap every reader at its own rate.
+    let mut emulator = None;
+    let upstream = if std::env::var("FLIGHT_BENCH_UPSTREAM").as_deref() == Ok("emulator") {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let started = metabase_emulator::start(EmulatorConfig::default(), listener).await.expect("the emulator starts");
+        let url = started.url();
+        emulator = Some(started);
+        url
+    } else {
+        common::canned::upstream(common::canned::canned_export()).await
+    };
+    println!("upstream: {}", if emulator.is_some() { "the emulator over SQLite" } else { "a canned export in memory" });
+    let (mut gateway, address) = start_gateway(&upstream, API_KEY, "flight").await;
     let channel = Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
 
     let mut figures: Vec<(String, f64)> = Vec::new();
@@ -105,7 +120,7 @@ async fn main() {
                 ("grpcio", "Python: grpcio reading RunQuery"),
                 ("csv", "Python: CSV export direct, csv module, typed"),
             ];
-            for (short, rate) in python_readers(&python, &address, &emulator.url()) {
+            for (short, rate) in python_readers(&python, &address, &upstream) {
                 let name = names.iter().find(|(key, _)| *key == short).map_or(short.as_str(), |(_, name)| name);
                 figures.push((name.to_owned(), rate));
             }

@@ -8,13 +8,11 @@
 //!
 //! Run: `cargo bench --bench streaming`
 
+mod common;
+
 use std::pin::Pin;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::routing::{get, post};
 use bytes::{Buf, Bytes};
 use futures::{Stream, StreamExt};
 use metabase_grpc::pb::v1::dataset_service_server::{DatasetService, DatasetServiceServer};
@@ -28,84 +26,14 @@ use metabase_grpc::pb::v1::{Row, RowBatch, Value};
 use metabase_grpc::streaming::columns::{CellKind, push_text_cell};
 use metabase_grpc::streaming::csv::{CsvReader, Event};
 use metabase_grpc::streaming::wire::{Chunk, ProtobufRows, QueryResultChunk, RowEncoder};
-use serde_json::json;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{Request, Response, Status};
 
-const ROWS: u64 = 1_048_575;
-const COLUMNS: &[(&str, &str)] = &[
-    ("ID", "type/BigInteger"),
-    ("USER_ID", "type/Integer"),
-    ("EVENT_TYPE", "type/Text"),
-    ("AMOUNT", "type/Float"),
-    ("IS_MOBILE", "type/Boolean"),
-    ("TRACE_NUMBER", "type/BigInteger"),
-    ("OCCURRED_AT", "type/DateTime"),
-];
-const EVENT_TYPES: &[&str] = &["page_view", "click", "search", "add_to_cart", "purchase", "signup"];
-
-fn row_fields(id: u64) -> [String; 7] {
-    [
-        id.to_string(),
-        (id * 7919 % 2500 + 1).to_string(),
-        EVENT_TYPES[(id % 6) as usize].to_owned(),
-        format!("{}.{:02}", id % 1000, id % 100),
-        id.is_multiple_of(2).to_string(),
-        (9_007_199_254_740_993 + id).to_string(),
-        format!("2024-{:02}-{:02}T{:02}:{:02}:{:02}.000Z", id % 12 + 1, id % 28 + 1, id % 24, id % 60, id % 60),
-    ]
-}
+use common::canned::{COLUMNS, EVENT_TYPES, ROWS, canned_export, upstream};
+use common::{peak_rss_mib, start_gateway};
 
 fn kinds() -> Vec<CellKind> {
     COLUMNS.iter().map(|(_, base_type)| CellKind::for_base_type(base_type)).collect()
-}
-
-fn canned_export() -> Bytes {
-    let mut body = COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(",");
-    body.push('\n');
-    for id in 1..=ROWS {
-        body.push_str(&row_fields(id).join(","));
-        body.push('\n');
-    }
-    Bytes::from(body)
-}
-
-/// A fast stand-in for Metabase: the export body from memory, plus the routes the gateway reads.
-async fn upstream(export: Bytes) -> String {
-    let cols: Vec<_> = COLUMNS
-        .iter()
-        .map(|(name, base_type)| json!({"name": name, "display_name": name, "base_type": base_type, "database_type": "X"}))
-        .collect();
-    let metadata = json!({"data": {"rows": [], "cols": cols}, "status": "completed", "row_count": 0}).to_string();
-    let app = Router::new()
-        .route("/api/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
-        .route("/api/session/properties", get(|| async { axum::Json(json!({"version": {"tag": "v0.58.3"}})) }))
-        .route(
-            "/api/dataset",
-            post(move || {
-                let metadata = metadata.clone();
-                async move { ([("content-type", "application/json")], metadata) }
-            }),
-        )
-        .route(
-            "/api/dataset/csv",
-            post(move || {
-                let export = export.clone();
-                async move {
-                    let chunks = (0..export.len()).step_by(64 * 1024).map(move |start| {
-                        Ok::<Bytes, std::io::Error>(export.slice(start..(start + 64 * 1024).min(export.len())))
-                    });
-                    (
-                        [("content-type", "text/csv")],
-                        Body::from_stream(futures::stream::iter(chunks.collect::<Vec<_>>())),
-                    )
-                }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
 }
 
 /// The ceiling: the same rows generated in this process and encoded as they are streamed, with
@@ -406,49 +334,6 @@ impl RowEncoder for CountingRows {
     }
 }
 
-fn peak_rss_mib(child: &Child) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-async fn start_gateway(upstream: &str) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_metabase-grpc"))
-        .args([
-            "serve",
-            "--allow-all",
-            "--metabase-url",
-            upstream,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--audit-db",
-            std::env::temp_dir().join("metabase-grpc-bench-audit.db").to_str().unwrap_or("bench-audit.db"),
-        ])
-        .env("MBGRPC_METABASE_API_KEY", "mb_benchmark_key")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the gateway binary starts");
-    let address = format!("127.0.0.1:{port}");
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(&address).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    (child, format!("http://{address}"))
-}
-
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -469,7 +354,8 @@ async fn main() {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(ceiling_listener))
             .await
     });
-    let (mut gateway, gateway_endpoint) = start_gateway(&upstream).await;
+    let (mut gateway, gateway_address) = start_gateway(&upstream, "mb_benchmark_key", "streaming").await;
+    let gateway_endpoint = format!("http://{gateway_address}");
 
     let (warm_rows, _) = stream_rows(&gateway_endpoint, 10_000).await;
     assert_eq!(warm_rows, 10_000);
