@@ -18,6 +18,10 @@ use metabase_grpc::pb::v1::GetCardRequest;
 use metabase_grpc::pb::v1::card_service_client::CardServiceClient;
 use tonic::transport::Channel;
 
+/// The gateway binary's allocator, so the in-process gateway runs as it ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TASKS: usize = 8;
 const WARM_UP: Duration = Duration::from_millis(500);
 const PHASE: Duration = Duration::from_secs(4);
