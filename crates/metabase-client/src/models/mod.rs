@@ -11,6 +11,8 @@ mod collection;
 mod common;
 mod dashboard;
 mod database;
+mod metadata;
+mod notification;
 mod permissions;
 mod search;
 mod session;
@@ -22,6 +24,8 @@ pub use self::collection::{Collection, CollectionItem, CollectionTreeNode, Items
 pub use self::common::LastEditInfo;
 pub use self::dashboard::{DashCard, Dashboard, DashboardTab};
 pub use self::database::{Database, DatabaseList, Table};
+pub use self::metadata::{DatabaseMetadata, Field, FieldValues, TableMetadata};
+pub use self::notification::{CardPayload, Handler, Notification, Recipient, Subscription};
 pub use self::permissions::{GroupMember, PermissionGroup, PermissionsGraph};
 pub use self::search::{SearchResponse, SearchResult};
 pub use self::session::{SessionProperties, VersionInfo};
