@@ -9,6 +9,8 @@ pub mod collections;
 pub mod dashboards;
 pub mod databases;
 pub mod json;
+pub mod metadata;
+pub mod notifications;
 pub mod paging;
 pub mod permissions;
 pub mod search;

@@ -32,6 +32,12 @@ pub enum ResourceKind {
     Group,
     /// An alert.
     Alert,
+    /// A table of a database.
+    Table,
+    /// A field of a table.
+    Field,
+    /// A notification (Metabase 0.54+ alerts).
+    Notification,
 }
 
 /// What an RPC acts on, as it reads in an audit sentence.
@@ -178,7 +184,7 @@ mod tests {
             assert!(facts.path.starts_with(&format!("/{PACKAGE}.")), "{}", facts.path);
             assert!(seen.insert(facts.path), "{} is listed twice", facts.path);
         }
-        assert_eq!(RPCS.len(), 45);
+        assert_eq!(RPCS.len(), 57);
     }
 
     #[test]
