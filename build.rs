@@ -16,6 +16,8 @@ const PROTOS: &[&str] = &[
     "metabase/gateway/v1/permissions_service.proto",
     "metabase/gateway/v1/alert_service.proto",
     "metabase/gateway/v1/search_service.proto",
+    "metabase/gateway/v1/metadata_service.proto",
+    "metabase/gateway/v1/notification_service.proto",
     "metabase/gateway/v1/gateway_service.proto",
     "metabase/gateway/v1/audit_service.proto",
 ];

@@ -24,13 +24,14 @@ use crate::pb::v1::{
     alert_service_server::AlertServiceServer, card_service_server::CardServiceServer,
     collection_service_server::CollectionServiceServer, dashboard_service_server::DashboardServiceServer,
     database_service_server::DatabaseServiceServer, dataset_service_server::DatasetServiceServer,
-    gateway_service_server::GatewayServiceServer, permissions_service_server::PermissionsServiceServer,
+    gateway_service_server::GatewayServiceServer, metadata_service_server::MetadataServiceServer,
+    notification_service_server::NotificationServiceServer, permissions_service_server::PermissionsServiceServer,
     search_service_server::SearchServiceServer, user_service_server::UserServiceServer,
 };
 use crate::policy::{Policy, PolicyStore, RateLimiter};
 use crate::services::{
     AlertApi, AuditApi, CardApi, CollectionApi, DashboardApi, DatabaseApi, DatasetApi, FlightApi, GatewayApi,
-    GatewayState, PermissionsApi, SearchApi, UserApi,
+    GatewayState, MetadataApi, NotificationApi, PermissionsApi, SearchApi, UserApi,
 };
 
 /// The gateway could not start or stopped with an error.
@@ -134,6 +135,8 @@ const SERVICE_NAMES: &[&str] = &[
     "metabase.gateway.v1.PermissionsService",
     "metabase.gateway.v1.AlertService",
     "metabase.gateway.v1.SearchService",
+    "metabase.gateway.v1.MetadataService",
+    "metabase.gateway.v1.NotificationService",
     "metabase.gateway.v1.GatewayService",
     "metabase.gateway.v1.AuditService",
     "arrow.flight.protocol.FlightService",
@@ -344,6 +347,8 @@ pub async fn start(config: GatewayConfig, listener: TcpListener) -> Result<Gatew
         .add_service(PermissionsServiceServer::new(PermissionsApi).max_decoding_message_size(limit))
         .add_service(AlertServiceServer::new(AlertApi).max_decoding_message_size(limit))
         .add_service(SearchServiceServer::new(SearchApi).max_decoding_message_size(limit))
+        .add_service(MetadataServiceServer::new(MetadataApi).max_decoding_message_size(limit))
+        .add_service(NotificationServiceServer::new(NotificationApi).max_decoding_message_size(limit))
         .add_service(GatewayServiceServer::new(GatewayApi::new(state)).max_decoding_message_size(limit))
         .add_service(AuditServiceServer::new(AuditApi::new(audit)).max_decoding_message_size(limit))
         // Arrow Flight on the same port and access path, for dataframe clients.

@@ -10,7 +10,9 @@ pub(crate) mod dashboards;
 pub(crate) mod databases;
 pub(crate) mod flight;
 pub mod json;
+pub(crate) mod metadata;
 pub(crate) mod model;
+pub(crate) mod notifications;
 pub(crate) mod paging;
 pub(crate) mod permissions;
 #[cfg(test)]

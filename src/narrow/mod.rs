@@ -7,6 +7,7 @@
 //! The gateway's admin credential sees everything in Metabase, so Metabase's own narrowing does
 //! not protect a narrowed principal: this module does.
 
+mod notifications;
 mod resources;
 #[cfg(test)]
 mod tests;
@@ -15,6 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
+pub(crate) use self::notifications::{CardPlace, notification, sees_card, table};
 pub(crate) use self::resources::{alert, card, collection, collection_item, dashboard, database, search_result, tree};
 
 /// What one caller may see: its collections (with their subtrees) and databases, and the

@@ -44,6 +44,12 @@ pub enum ResourceKind {
     Group,
     /// An alert.
     Alert,
+    /// A table of a database.
+    Table,
+    /// A field of a table.
+    Field,
+    /// A notification (Metabase 0.54+ alerts).
+    Notification,
 }
 
 /// What an RPC acts on, as it reads in an audit sentence.
@@ -218,8 +224,8 @@ mod tests {
             assert!(is_guarded(facts.path), "{}", facts.path);
             assert!(seen.insert(facts.path), "{} is listed twice", facts.path);
         }
-        assert_eq!(RPCS.iter().filter(in_gateway_package).count(), 45);
-        assert_eq!(RPCS.len(), 45 + FLIGHT_METHODS.len());
+        assert_eq!(RPCS.iter().filter(in_gateway_package).count(), 57);
+        assert_eq!(RPCS.len(), 57 + FLIGHT_METHODS.len());
     }
 
     #[test]

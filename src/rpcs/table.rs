@@ -116,6 +116,12 @@ const ALERT: Object = one("alert", "alert {}", "an alert");
 /// What a Flight descriptor names: a saved question, or else an ad-hoc query (which the audit
 /// sentence then names as the inspector found it: "native SQL on database 1 through Flight").
 const FLIGHT: Object = one("card", "saved question {} through Flight", "an ad-hoc query through Flight");
+const SCHEMAS: Object = one("database", "the schemas of database {}", "the schemas of a database");
+const METADATA: Object = one("database", "the metadata of database {}", "the metadata of a database");
+const TABLE: Object = one("table", "table {}", "a table");
+const FIELD: Object = one("field", "field {}", "a field");
+const FIELD_VALUES: Object = one("field", "the values of field {}", "the values of a field");
+const NOTIFICATION: Object = one("notification", "notification {}", "a notification");
 
 /// Every gateway RPC with its facts. Each row reads: the RPC, the capability and level it needs
 /// (`anyone` for any identified caller), whether it `reads` or `changes` Metabase, whether its
@@ -212,6 +218,32 @@ pub static RPCS: &[RpcFacts] = &[
         .says("read", "read", ALERT, Nowhere),
     rpc!("AlertService/UnsubscribeAlert", Alerts: Full, changes, unary, Alert)
         .says("unsubscribed from", "unsubscribe from", ALERT, Nowhere),
+
+    rpc!("MetadataService/ListSchemas",         Databases: Read, reads, unary, Database)
+        .says("listed", "list", SCHEMAS, Nowhere),
+    rpc!("MetadataService/ListTables",          Databases: Read, reads, unary, Database)
+        .says("listed", "list", fixed("tables"), OnDatabase),
+    rpc!("MetadataService/GetTable",            Databases: Read, reads, unary, Table)
+        .says("read", "read", TABLE, OnDatabase),
+    rpc!("MetadataService/GetDatabaseMetadata", Databases: Read, reads, unary, Database)
+        .says("read", "read", METADATA, Nowhere),
+    rpc!("MetadataService/GetField",            Databases: Read, reads, unary, Field)
+        .says("read", "read", FIELD, OnDatabase),
+    rpc!("MetadataService/GetFieldValues",      Databases: Read, reads, unary, Field)
+        .says("read", "read", FIELD_VALUES, OnDatabase),
+
+    rpc!("NotificationService/ListNotifications",       Alerts: Read, reads,   unary, None)
+        .says("listed", "list", fixed("notifications"), Nowhere),
+    rpc!("NotificationService/GetNotification",         Alerts: Read, reads,   unary, Notification)
+        .says("read", "read", NOTIFICATION, InCollection),
+    rpc!("NotificationService/CreateNotification",      Alerts: Full, changes, unary, Card)
+        .says("created", "create", fixed("a notification"), InCollection),
+    rpc!("NotificationService/UpdateNotification",      Alerts: Full, changes, unary, Notification)
+        .says("changed", "change", NOTIFICATION, InCollection),
+    rpc!("NotificationService/UnsubscribeNotification", Alerts: Full, changes, unary, Notification)
+        .says("unsubscribed from", "unsubscribe from", NOTIFICATION, InCollection),
+    rpc!("NotificationService/SendNotification",        Alerts: Full, changes, unary, Notification)
+        .says("sent", "send", NOTIFICATION, InCollection),
 
     rpc!("SearchService/Search", Search: Read, reads, unary, None)
         .says("searched", "search", fixed("Metabase"), InCollection),

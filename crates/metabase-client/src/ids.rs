@@ -68,6 +68,14 @@ id_type!(
     TableId
 );
 id_type!(
+    /// Identifies a field (column) of a table.
+    FieldId
+);
+id_type!(
+    /// Identifies a notification (Metabase 0.54+ alerts live here).
+    NotificationId
+);
+id_type!(
     /// Identifies a Metabase user.
     UserId
 );

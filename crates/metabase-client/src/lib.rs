@@ -16,7 +16,9 @@ pub mod databases;
 pub mod deadline;
 pub mod error;
 pub mod ids;
+pub mod metadata;
 pub mod models;
+pub mod notifications;
 pub mod permissions;
 pub mod queries;
 pub mod redact;
@@ -44,10 +46,12 @@ pub use self::dashboards::{DashboardFilter, Dashboards};
 pub use self::databases::{DatabaseCreate, DatabaseUpdate, Databases};
 pub use self::error::{ConfigError, MetabaseError, check_query_body};
 pub use self::ids::{
-    AlertId, CardId, CollectionId, CollectionKey, DashCardId, DashboardId, DatabaseId, GroupId, MembershipId, TabId,
-    TableId, UserId,
+    AlertId, CardId, CollectionId, CollectionKey, DashCardId, DashboardId, DatabaseId, FieldId, GroupId, MembershipId,
+    NotificationId, TabId, TableId, UserId,
 };
+pub use self::metadata::Metadata;
 pub use self::models::*;
+pub use self::notifications::{NotificationChange, NotificationFilter, Notifications, UnknownRow, merge_change};
 pub use self::permissions::{GroupBody, MembershipCreate, Permissions, PermissionsGraphUpdate};
 pub use self::queries::{ExportFormat, Queries};
 pub use self::redact::safe_text;
@@ -202,6 +206,16 @@ impl MetabaseClient {
     /// Returns the legacy alert routes.
     pub fn alerts(&self) -> Alerts<'_> {
         Alerts::new(&self.transport)
+    }
+
+    /// Returns the metadata routes: tables, fields, schemas and field values.
+    pub fn metadata(&self) -> Metadata<'_> {
+        Metadata::new(&self.transport)
+    }
+
+    /// Returns the notification routes (Metabase 0.54+ alerts).
+    pub fn notifications(&self) -> Notifications<'_> {
+        Notifications::new(&self.transport)
     }
 
     /// Returns the search route.

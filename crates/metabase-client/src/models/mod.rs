@@ -11,6 +11,8 @@ mod collection;
 mod common;
 mod dashboard;
 mod database;
+mod metadata;
+mod notification;
 mod permissions;
 mod search;
 mod session;
@@ -27,6 +29,8 @@ pub use self::dashboard::{
     TabUpdate,
 };
 pub use self::database::{Database, DatabaseList, SyncStatus, Table};
+pub use self::metadata::{DatabaseMetadata, Field, FieldValues, TableMetadata};
+pub use self::notification::{CardPayload, Handler, Notification, Recipient, Subscription};
 pub use self::permissions::{GroupMember, PermissionGroup, PermissionsGraph};
 pub use self::search::{SearchDashboard, SearchResponse, SearchResult};
 pub use self::session::{SessionProperties, VersionInfo};

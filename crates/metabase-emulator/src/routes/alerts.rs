@@ -8,39 +8,97 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
+use super::notifications::{readable, remove_recipient};
 use super::render;
 use crate::Context;
 use crate::http::{ApiError, ApiResult, Caller, Params, json_response, positive_id};
-use crate::state::{Access, Alert, AppState};
+use crate::state::{AppState, Notification};
 
-fn alert_json(state: &AppState, alert: &Alert) -> Value {
-    let card = state.cards.get(&alert.card_id);
-    let recipients: Vec<Value> = alert
-        .subscriber_ids
+/// Reads a Quartz cron (`sec min hour day-of-month month day-of-week [year]`) as the legacy
+/// schedule: `(schedule_type, schedule_hour, schedule_day)`.
+fn legacy_schedule(cron: &str) -> (&'static str, Option<i64>, Option<String>) {
+    let parts: Vec<&str> = cron.split_whitespace().collect();
+    let hour = parts.get(2).and_then(|hour| hour.parse::<i64>().ok());
+    let day_of_month = parts.get(3).copied().unwrap_or("*");
+    let day_of_week = parts.get(5).copied().unwrap_or("?");
+    match hour {
+        None => ("hourly", None, None),
+        Some(hour) if !matches!(day_of_week, "?" | "*") => {
+            const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+            let day = day_of_week
+                .parse::<usize>()
+                .ok()
+                .and_then(|day| DAYS.get(day.wrapping_sub(1)).map(|day| (*day).to_owned()))
+                .unwrap_or_else(|| day_of_week.to_lowercase());
+            ("weekly", Some(hour), Some(day))
+        }
+        Some(hour) if !matches!(day_of_month, "?" | "*") => ("monthly", Some(hour), None),
+        Some(hour) => ("daily", Some(hour), None),
+    }
+}
+
+fn alert_json(state: &AppState, notification: &Notification) -> Value {
+    let payload = notification.payload.as_ref();
+    let card = payload.and_then(|payload| state.cards.get(&payload.card_id));
+    let condition = payload.map_or("has_result", |payload| payload.send_condition.as_str());
+    let cron = notification
+        .subscriptions
         .iter()
-        .filter_map(|id| state.users.get(id))
-        .map(|user| json!({"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name, "common_name": user.common_name()}))
+        .find_map(|subscription| subscription.get("cron_schedule").and_then(Value::as_str))
+        .unwrap_or("0 0 * * * ? *");
+    let (schedule_type, schedule_hour, schedule_day) = legacy_schedule(cron);
+    let channels: Vec<Value> = notification
+        .handlers
+        .iter()
+        .map(|handler| {
+            let recipients: Vec<&Value> =
+                handler.get("recipients").and_then(Value::as_array).map(|list| list.iter().collect()).unwrap_or_default();
+            let users: Vec<Value> = recipients
+                .iter()
+                .filter_map(|recipient| recipient.get("user_id").and_then(Value::as_i64))
+                .filter_map(|id| state.users.get(&id))
+                .map(|user| json!({"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name, "common_name": user.common_name()}))
+                .collect();
+            let emails: Vec<Value> = recipients
+                .iter()
+                .filter_map(|recipient| match recipient.get("user_id").and_then(Value::as_i64) {
+                    Some(id) => state.users.get(&id).map(|user| json!(user.email)),
+                    None => recipient.get("details").and_then(|details| details.get("value")).cloned(),
+                })
+                .collect();
+            let channel_type = handler.get("channel_type").and_then(Value::as_str).unwrap_or("channel/email");
+            json!({
+                "id": handler.get("id"),
+                "channel_type": channel_type.trim_start_matches("channel/"),
+                "channel_id": handler.get("channel_id"),
+                "enabled": handler.get("active").and_then(Value::as_bool).unwrap_or(true),
+                "recipients": users,
+                "details": {"emails": emails},
+                "schedule_type": schedule_type,
+                "schedule_hour": schedule_hour,
+                "schedule_day": schedule_day,
+                "schedule_frame": null
+            })
+        })
         .collect();
-    let emails: Vec<Value> =
-        alert.subscriber_ids.iter().filter_map(|id| state.users.get(id)).map(|user| json!(user.email)).collect();
     json!({
-        "id": alert.id,
+        "id": notification.id,
         "name": null,
-        "creator_id": alert.creator_id,
-        "creator": render::creator(state, alert.creator_id),
-        "created_at": alert.created_at,
-        "updated_at": alert.updated_at,
-        "alert_condition": if alert.send_condition == "has_result" { "rows" } else { "goal" },
-        "alert_above_goal": if alert.send_condition == "goal_above" { json!(true) } else { Value::Null },
-        "alert_first_only": alert.send_once,
-        "archived": !alert.active,
+        "creator_id": notification.creator_id,
+        "creator": render::creator(state, notification.creator_id),
+        "created_at": notification.created_at,
+        "updated_at": notification.updated_at,
+        "alert_condition": if condition == "has_result" { "rows" } else { "goal" },
+        "alert_above_goal": if condition == "goal_above" { json!(true) } else { Value::Null },
+        "alert_first_only": payload.is_some_and(|payload| payload.send_once),
+        "archived": !notification.active,
         "collection_position": null,
         "collection_id": null,
         "skip_if_empty": true,
         "parameters": [],
         "dashboard_id": null,
         "card": {
-            "id": alert.card_id,
+            "id": payload.map(|payload| payload.card_id),
             "name": card.map(|card| card.name.clone()),
             "description": card.and_then(|card| card.description.clone()),
             "collection_id": card.and_then(|card| card.collection_id),
@@ -48,23 +106,8 @@ fn alert_json(state: &AppState, alert: &Alert) -> Value {
             "format_rows": true, "include_xls": false, "include_csv": true, "pivot_results": false,
             "dashboard_id": null, "dashboard_card_id": null, "parameter_mappings": null
         },
-        "channels": [{
-            "id": alert.id,
-            "channel_type": alert.channel_type,
-            "channel_id": null,
-            "enabled": true,
-            "recipients": recipients,
-            "details": {"emails": emails},
-            "schedule_type": alert.schedule_type,
-            "schedule_hour": alert.schedule_hour,
-            "schedule_day": alert.schedule_day,
-            "schedule_frame": null
-        }]
+        "channels": channels
     })
-}
-
-fn readable(state: &AppState, caller: Caller, alert: &Alert) -> bool {
-    state.cards.get(&alert.card_id).is_some_and(|card| state.card_access(caller.user_id, card) != Access::None)
 }
 
 /// `GET /api/alert`: for non-admins `user_id` is forced to the caller.
@@ -74,10 +117,12 @@ pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: P
     let user_filter = if caller.is_superuser { requested_user } else { Some(caller.user_id) };
     let state = context.state();
     let alerts: Vec<Value> = state
-        .alerts
+        .notifications
         .values()
-        .filter(|alert| alert.active != archived)
-        .filter(|alert| user_filter.is_none_or(|user| alert.creator_id == user || alert.subscriber_ids.contains(&user)))
+        .filter(|alert| alert.payload_type == "notification/card" && alert.active != archived)
+        .filter(|alert| {
+            user_filter.is_none_or(|user| alert.creator_id == user || alert.recipient_user_ids().contains(&user))
+        })
         .filter(|alert| readable(&state, caller, alert))
         .map(|alert| alert_json(&state, alert))
         .collect();
@@ -88,7 +133,7 @@ pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: P
 pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     let state = context.state();
-    let alert = state.alerts.get(&id).ok_or(ApiError::NotFound)?;
+    let alert = state.notifications.get(&id).filter(|alert| alert.card_id().is_some()).ok_or(ApiError::NotFound)?;
     if !readable(&state, caller, alert) {
         return Err(ApiError::Forbidden);
     }
@@ -99,12 +144,10 @@ pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(i
 pub async fn unsubscribe(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     let mut state = context.state();
-    let alert = state.alerts.get(&id).cloned().ok_or(ApiError::NotFound)?;
+    let alert = state.notifications.get(&id).cloned().ok_or(ApiError::NotFound)?;
     if !readable(&state, caller, &alert) {
         return Err(ApiError::Forbidden);
     }
-    if let Some(stored) = state.alerts.get_mut(&id) {
-        stored.subscriber_ids.retain(|user| *user != caller.user_id);
-    }
+    remove_recipient(&mut state, id, caller.user_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -232,7 +232,10 @@ pub async fn update(
     {
         return Err(ApiError::Forbidden);
     }
-    let (tabs, tab_ids) = match body.get("tabs") {
+    // Metabase touches tabs and dashcards only when the body carries `dashcards`: a body with
+    // only `tabs` changes neither.
+    let with_layout = body.has("dashcards");
+    let (tabs, tab_ids) = match body.get("tabs").filter(|_| with_layout) {
         Some(Value::Array(wanted)) => {
             let (tabs, mapping) = apply_tabs(&mut state, &dashboard.tabs, wanted)?;
             (Some(tabs), mapping)

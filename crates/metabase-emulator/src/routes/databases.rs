@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
 use crate::Context;
-use crate::catalog::{Catalog, SAMPLE_DATABASE_ID, TableDef};
+use crate::catalog::{Catalog, SAMPLE_DATABASE_ID};
 use crate::http::{ApiError, ApiResult, Body, Caller, Params, json_response, positive_id};
 use crate::state::{AppState, Database, now};
 
@@ -65,45 +65,8 @@ fn masked_details(details: &Map<String, Value>) -> Value {
     )
 }
 
-fn entity_type(table: &TableDef) -> &'static str {
-    match table.name {
-        "PRODUCTS" => "entity/ProductTable",
-        "ORDERS" => "entity/TransactionTable",
-        "PEOPLE" => "entity/UserTable",
-        "EVENTS" => "entity/EventTable",
-        _ => "entity/GenericTable",
-    }
-}
-
-fn table_json(table: &TableDef, database_id: i64, with_fields: bool) -> Value {
-    let mut rendered = json!({
-        "id": table.id, "db_id": database_id, "name": table.name, "display_name": table.display_name,
-        "description": table.description, "schema": "PUBLIC", "entity_type": entity_type(table),
-        "visibility_type": null, "active": true, "initial_sync_status": "complete", "field_order": "database",
-        "is_upload": false, "entity_id": crate::state::entity_id("table", table.id),
-        "created_at": "2026-01-15T09:30:00.000000Z", "updated_at": "2026-01-15T09:30:00.000000Z"
-    });
-    if with_fields {
-        rendered["fields"] = Value::Array(
-            table
-                .fields
-                .iter()
-                .map(|field| {
-                    json!({
-                        "id": field.id, "table_id": field.table_id, "name": field.name, "display_name": field.display_name,
-                        "description": null, "database_type": field.database_type, "base_type": field.base_type,
-                        "effective_type": field.base_type, "semantic_type": field.semantic_type,
-                        "fk_target_field_id": field.fk_target_field_id, "has_field_values": "list",
-                        "visibility_type": "normal", "active": true, "position": field.position
-                    })
-                })
-                .collect(),
-        );
-    }
-    rendered
-}
-
-fn database_json(
+/// Renders a database as Metabase does; `details` only for those who may write it.
+pub(super) fn database_json(
     state: &AppState,
     catalog: &Catalog,
     database: &Database,
@@ -152,13 +115,16 @@ fn database_json(
     }
     if let Some(include) = include {
         let tables: Vec<Value> = if database.id == SAMPLE_DATABASE_ID {
-            catalog.tables.iter().map(|table| table_json(table, database.id, include == "tables.fields")).collect()
+            catalog
+                .tables
+                .iter()
+                .map(|table| super::metadata::table_json(state, table, include == "tables.fields"))
+                .collect()
         } else {
             Vec::new()
         };
         rendered["tables"] = Value::Array(tables);
     }
-    let _ = state;
     rendered
 }
 

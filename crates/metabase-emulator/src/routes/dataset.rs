@@ -152,8 +152,10 @@ fn list_parameter(body: &Body) -> Result<Value, ApiError> {
     match body.get("parameters") {
         None => Ok(json!([])),
         Some(Value::Array(items)) => Ok(Value::Array(items.clone())),
+        // A form body carries the list JSON-encoded; `"null"` decodes to nil, as no parameters.
         Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
             Ok(Value::Array(items)) => Ok(Value::Array(items)),
+            Ok(Value::Null) => Ok(json!([])),
             _ => Err(ApiError::invalid("parameters", "nullable sequence of parameter maps", &json!(text))),
         },
         Some(other) => Err(ApiError::invalid("parameters", "nullable sequence of parameter maps", other)),

@@ -8,10 +8,13 @@ mod collections;
 mod dashboards;
 mod databases;
 mod dataset;
+mod metadata;
+mod notifications;
 mod permissions;
 mod render;
 mod search;
 mod session;
+mod settings;
 mod users;
 
 use std::sync::Arc;
@@ -49,6 +52,8 @@ const AUTH_PREFIXES: &[&str] = &[
     "/api/table",
     "/api/field",
     "/api/activity",
+    "/api/notification",
+    "/api/setting",
 ];
 
 /// The emulator's HTTP service: the router behind trailing-slash normalisation.
@@ -74,10 +79,20 @@ pub fn router(context: Arc<Context>) -> EmulatorService {
         .route("/api/database", get(databases::list).post(databases::create))
         .route("/api/database/{id}", get(databases::get_one).put(databases::update).delete(databases::remove))
         .route("/api/database/{id}/sync_schema", post(databases::sync_schema))
+        .route("/api/database/{id}/metadata", get(metadata::database_metadata))
+        .route("/api/database/{id}/schemas", get(metadata::schemas))
+        .route("/api/database/{id}/schema/{schema}", get(metadata::schema_tables))
+        .route("/api/table", get(metadata::list_tables))
+        .route("/api/table/{id}", get(metadata::get_table).put(metadata::update_table))
+        .route("/api/table/{id}/query_metadata", get(metadata::table_query_metadata))
+        .route("/api/table/{id}/fields/order", put(metadata::update_field_order))
+        .route("/api/field/{id}", get(metadata::get_field).put(metadata::update_field))
+        .route("/api/field/{id}/values", get(metadata::field_values))
         .route("/api/dataset", post(dataset::adhoc_query))
         .route("/api/dataset/{format}", post(dataset::adhoc_export))
         .route("/api/user", get(users::list).post(users::create))
         .route("/api/user/current", get(users::current))
+        .route("/api/user/recipients", get(users::recipients))
         .route("/api/user/{id}", get(users::get_one).put(users::update).delete(users::deactivate))
         .route("/api/user/{id}/reactivate", put(users::reactivate))
         .route("/api/permissions/group", get(permissions::list_groups).post(permissions::create_group))
@@ -91,6 +106,12 @@ pub fn router(context: Arc<Context>) -> EmulatorService {
         .route("/api/alert", get(alerts::list))
         .route("/api/alert/{id}", get(alerts::get_one))
         .route("/api/alert/{id}/subscription", delete(alerts::unsubscribe))
+        .route("/api/notification", get(notifications::list).post(notifications::create))
+        .route("/api/notification/{id}", get(notifications::get_one).put(notifications::update))
+        .route("/api/notification/{id}/unsubscribe", post(notifications::unsubscribe))
+        .route("/api/notification/{id}/send", post(notifications::send))
+        .route("/api/setting", get(settings::list))
+        .route("/api/setting/{key}", get(settings::get_one))
         .route("/api/search", get(search::search))
         .route_layer(middleware::from_fn_with_state(context.clone(), apply_faults))
         .fallback(unknown_route)

@@ -91,6 +91,22 @@ pub async fn current(State(context): State<Arc<Context>>, caller: Caller) -> Api
     Ok(json_response(StatusCode::OK, &rendered))
 }
 
+/// `GET /api/user/recipients`: the active users a notification may be sent to, as
+/// `{"data": [...]}` (with the default `user-visibility`, every active user).
+pub async fn recipients(State(context): State<Arc<Context>>, _caller: Caller) -> ApiResult {
+    let state = context.state();
+    let data: Vec<Value> = state
+        .users
+        .values()
+        .filter(|user| user.is_active && user.kind == "personal")
+        .map(|user| {
+            json!({"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
+                   "common_name": user.common_name(), "is_superuser": state.is_superuser(user.id)})
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({"data": data})))
+}
+
 /// `GET /api/user/:id`.
 pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;

@@ -1,5 +1,6 @@
-//! The emulator's application database: users, groups, collections, cards, dashboards, alerts,
-//! sessions, API keys and the permissions graph, held in memory behind one lock.
+//! The emulator's application database: users, groups, collections, cards, dashboards,
+//! notifications, metadata edits, sessions, API keys and the permissions graph, held in memory
+//! behind one lock.
 
 mod model;
 mod permissions;
@@ -59,8 +60,14 @@ pub struct AppState {
     pub dashboards: BTreeMap<i64, Dashboard>,
     /// Databases by id.
     pub databases: BTreeMap<i64, Database>,
-    /// Alerts (card notifications) by id.
-    pub alerts: BTreeMap<i64, Alert>,
+    /// Notifications by id; card notifications are also served as legacy alerts.
+    pub notifications: BTreeMap<i64, Notification>,
+    /// The ids of the notifications sent with `POST /api/notification/:id/send`, oldest first.
+    pub sent_notifications: Vec<i64>,
+    /// What `PUT /api/table/:id` and `PUT /api/table/:id/fields/order` changed, by table id.
+    pub table_edits: BTreeMap<i64, serde_json::Map<String, Value>>,
+    /// What `PUT /api/field/:id` changed, by field id.
+    pub field_edits: BTreeMap<i64, serde_json::Map<String, Value>>,
     /// Live sessions by key.
     pub sessions: HashMap<String, Session>,
     /// API keys, each acting as its own user.

@@ -289,35 +289,62 @@ pub struct Database {
     pub extra: Map<String, Value>,
 }
 
-/// An alert: a card notification with channels and subscribers.
+/// A notification (Metabase 0.54+): a card alert's payload, its cron subscriptions and its
+/// handlers with their recipients. The legacy `/api/alert` routes are a view of the card ones.
 #[derive(Debug, Clone)]
-pub struct Alert {
+pub struct Notification {
     /// The notification id.
     pub id: i64,
-    /// The card watched.
-    pub card_id: i64,
+    /// `notification/card`, `notification/dashboard`, `notification/system-event` or `notification/testing`.
+    pub payload_type: String,
+    /// The card payload, for `notification/card`.
+    pub payload: Option<CardPayload>,
+    /// Whether it is active (archived alerts are inactive).
+    pub active: bool,
     /// The creator.
     pub creator_id: i64,
-    /// Whether it is active (archived is its negation).
-    pub active: bool,
-    /// `has_result`, `goal_above` or `goal_below`.
-    pub send_condition: &'static str,
-    /// Whether it fires only once.
-    pub send_once: bool,
-    /// The channel.
-    pub channel_type: &'static str,
-    /// How often it is checked: `hourly`, `daily` or `weekly`.
-    pub schedule_type: &'static str,
-    /// The hour, for daily and weekly schedules.
-    pub schedule_hour: Option<i64>,
-    /// The day, for weekly schedules.
-    pub schedule_day: Option<&'static str>,
-    /// The users who receive it.
-    pub subscriber_ids: Vec<i64>,
+    /// The subscriptions, as Metabase stores them: `{id, notification_id, type, cron_schedule, ...}`.
+    pub subscriptions: Vec<Value>,
+    /// The handlers, each with its `recipients`, as Metabase stores them.
+    pub handlers: Vec<Value>,
     /// The creation time.
     pub created_at: String,
     /// The last change time.
     pub updated_at: String,
+}
+
+/// The card payload of a notification (`notification_card`).
+#[derive(Debug, Clone)]
+pub struct CardPayload {
+    /// The payload row's id.
+    pub id: i64,
+    /// The card watched.
+    pub card_id: i64,
+    /// `has_result`, `goal_above` or `goal_below`.
+    pub send_condition: String,
+    /// Whether it fires only once.
+    pub send_once: bool,
+    /// The creation time.
+    pub created_at: String,
+    /// The last change time.
+    pub updated_at: String,
+}
+
+impl Notification {
+    /// Returns the card the notification watches, for card notifications.
+    pub fn card_id(&self) -> Option<i64> {
+        self.payload.as_ref().map(|payload| payload.card_id)
+    }
+
+    /// Returns the ids of the users among the recipients of every handler.
+    pub fn recipient_user_ids(&self) -> Vec<i64> {
+        self.handlers
+            .iter()
+            .filter_map(|handler| handler.get("recipients").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|recipient| recipient.get("user_id").and_then(Value::as_i64))
+            .collect()
+    }
 }
 
 /// Returns a deterministic 21-character NanoID-like entity id for an object.

@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 
 use super::permissions::Access;
 use super::{
-    ADMINISTRATORS_GROUP_ID, ALL_USERS_GROUP_ID, Alert, ApiKey, AppState, Card, Collection, DashCard, Dashboard,
-    DashboardTab, Database, Group, Membership, SeedCredentials, TRASH_COLLECTION_ID, User, entity_id,
+    ADMINISTRATORS_GROUP_ID, ALL_USERS_GROUP_ID, ApiKey, AppState, Card, CardPayload, Collection, DashCard, Dashboard,
+    DashboardTab, Database, Group, Membership, Notification, SeedCredentials, TRASH_COLLECTION_ID, User, entity_id,
 };
 use crate::catalog::{Catalog, SAMPLE_DATABASE_ID};
 
@@ -204,8 +204,14 @@ fn mbql_query(mut stage: Value) -> Value {
     json!({"lib/type": "mbql/query", "database": SAMPLE_DATABASE_ID, "stages": [stage]})
 }
 
-fn field_ref(id: i64, uuid: &str, extra: Value) -> Value {
-    let mut options = json!({"lib/uuid": uuid});
+/// Returns the real UUID a seeded clause carries for a short hexadecimal tag (`a1`), as Metabase
+/// writes a random one into every clause's `lib/uuid`.
+fn clause_uuid(tag: &str) -> String {
+    format!("5eed0000-0000-4000-8000-{tag:0>12}")
+}
+
+fn field_ref(id: i64, tag: &str, extra: Value) -> Value {
+    let mut options = json!({"lib/uuid": clause_uuid(tag)});
     if let (Some(options), Some(extra)) = (options.as_object_mut(), extra.as_object()) {
         options.extend(extra.clone());
     }
@@ -230,7 +236,7 @@ fn seed_cards(state: &mut AppState, catalog: &Catalog) {
             Some(2),
             "question",
             mbql_query(
-                json!({"source-table": orders, "aggregation": [["count", {"lib/uuid": "a1"}]], "breakout": [created_month.clone()]}),
+                json!({"source-table": orders, "aggregation": [["count", {"lib/uuid": clause_uuid("a1")}]], "breakout": [created_month.clone()]}),
             ),
         ),
         (
@@ -240,7 +246,7 @@ fn seed_cards(state: &mut AppState, catalog: &Catalog) {
             Some(1),
             "question",
             mbql_query(
-                json!({"source-table": orders, "aggregation": [["sum", {"lib/uuid": "a2"}, total.clone()]], "breakout": [created_month]}),
+                json!({"source-table": orders, "aggregation": [["sum", {"lib/uuid": clause_uuid("a2")}, total.clone()]], "breakout": [created_month]}),
             ),
         ),
         (
@@ -258,7 +264,7 @@ fn seed_cards(state: &mut AppState, catalog: &Catalog) {
             Some(3),
             "question",
             mbql_query(
-                json!({"source-table": people, "aggregation": [["count", {"lib/uuid": "a3"}]], "breakout": [field_ref(field(catalog, "PEOPLE", "SOURCE"), "b3", json!({}))]}),
+                json!({"source-table": people, "aggregation": [["count", {"lib/uuid": clause_uuid("a3")}]], "breakout": [field_ref(field(catalog, "PEOPLE", "SOURCE"), "b3", json!({}))]}),
             ),
         ),
         (6, "Product catalog", "table", Some(1), "model", mbql_query(json!({"source-table": products}))),
@@ -269,7 +275,9 @@ fn seed_cards(state: &mut AppState, catalog: &Catalog) {
             "table",
             Some(8),
             "question",
-            mbql_query(json!({"source-table": orders, "filters": [[">", {"lib/uuid": "f1"}, total, 150]]})),
+            mbql_query(
+                json!({"source-table": orders, "filters": [[">", {"lib/uuid": clause_uuid("f1")}, total, 150]]}),
+            ),
         ),
         (
             9,
@@ -392,40 +400,63 @@ fn seed_dashboards(state: &mut AppState) {
     state.dashboards.insert(marketing.id, marketing);
 }
 
+/// A cron subscription as Metabase stores it.
+fn cron(id: i64, notification_id: i64, schedule: &str) -> Value {
+    json!({"id": id, "notification_id": notification_id, "type": "notification-subscription/cron",
+           "cron_schedule": schedule, "event_name": null, "ui_display_type": "cron/builder", "created_at": SEEDED_AT})
+}
+
+/// An email handler with user recipients, as Metabase stores it.
+fn email_to_users(id: i64, notification_id: i64, users: &[i64]) -> Value {
+    let recipients: Vec<Value> = users
+        .iter()
+        .enumerate()
+        .map(|(index, user)| {
+            json!({"id": id * 10 + index as i64, "notification_handler_id": id,
+                   "type": "notification-recipient/user", "user_id": user, "permissions_group_id": null,
+                   "details": null, "created_at": SEEDED_AT, "updated_at": SEEDED_AT})
+        })
+        .collect();
+    json!({"id": id, "notification_id": notification_id, "channel_type": "channel/email", "channel_id": null,
+           "template_id": null, "active": true, "recipients": recipients,
+           "created_at": SEEDED_AT, "updated_at": SEEDED_AT})
+}
+
+fn card_alert(
+    id: i64,
+    card_id: i64,
+    creator_id: i64,
+    condition: &str,
+    once: bool,
+    schedule: &str,
+    users: &[i64],
+) -> Notification {
+    Notification {
+        id,
+        payload_type: "notification/card".into(),
+        payload: Some(CardPayload {
+            id,
+            card_id,
+            send_condition: condition.into(),
+            send_once: once,
+            created_at: SEEDED_AT.into(),
+            updated_at: SEEDED_AT.into(),
+        }),
+        active: true,
+        creator_id,
+        subscriptions: vec![cron(id, id, schedule)],
+        handlers: vec![email_to_users(id, id, users)],
+        created_at: SEEDED_AT.into(),
+        updated_at: SEEDED_AT.into(),
+    }
+}
+
 fn seed_alerts(state: &mut AppState) {
     let alerts = [
-        Alert {
-            id: 1,
-            card_id: 3,
-            creator_id: ADMIN_USER_ID,
-            active: true,
-            send_condition: "has_result",
-            send_once: false,
-            channel_type: "email",
-            schedule_type: "daily",
-            schedule_hour: Some(9),
-            schedule_day: None,
-            subscriber_ids: vec![ADMIN_USER_ID, ANALYST_USER_ID],
-            created_at: SEEDED_AT.into(),
-            updated_at: SEEDED_AT.into(),
-        },
-        Alert {
-            id: 2,
-            card_id: 8,
-            creator_id: ANALYST_USER_ID,
-            active: true,
-            send_condition: "goal_above",
-            send_once: true,
-            channel_type: "email",
-            schedule_type: "hourly",
-            schedule_hour: None,
-            schedule_day: None,
-            subscriber_ids: vec![ANALYST_USER_ID],
-            created_at: SEEDED_AT.into(),
-            updated_at: SEEDED_AT.into(),
-        },
+        card_alert(1, 3, ADMIN_USER_ID, "has_result", false, "0 0 9 * * ? *", &[ADMIN_USER_ID, ANALYST_USER_ID]),
+        card_alert(2, 8, ANALYST_USER_ID, "goal_above", true, "0 0 * * * ? *", &[ANALYST_USER_ID]),
     ];
     for alert in alerts {
-        state.alerts.insert(alert.id, alert);
+        state.notifications.insert(alert.id, alert);
     }
 }

@@ -5,5 +5,8 @@ mod auth;
 mod contract;
 mod exports;
 mod fixtures;
+mod metadata;
+mod notifications;
+mod oracles;
 mod queries;
 mod support;

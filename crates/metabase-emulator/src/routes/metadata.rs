@@ -1,0 +1,424 @@
+//! Tables and fields, the metadata an MBQL author needs: `/api/table`, `/api/table/:id`,
+//! `/api/table/:id/query_metadata`, `/api/database/:id/metadata`, `/schemas`, `/schema/:schema`,
+//! `/api/field/:id` and `/api/field/:id/values`, derived from the sample catalog, with the edits
+//! `PUT /api/table/:id` and `PUT /api/field/:id` made (the routes `dbt-metabase models` writes).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use super::databases::database_json;
+use crate::Context;
+use crate::catalog::{FieldDef, SAMPLE_DATABASE_ID, TableDef};
+use crate::http::{ApiError, ApiResult, Body, Caller, json_response, positive_id};
+use crate::state::AppState;
+
+/// The one schema of the sample database.
+const SAMPLE_SCHEMA: &str = "PUBLIC";
+/// The most distinct values Metabase keeps for a field (`*total-max-length*` aside).
+const MAX_FIELD_VALUES: usize = 1000;
+/// The keys `PUT /api/table/:id` changes.
+const TABLE_KEYS: &[&str] =
+    &["display_name", "description", "caveats", "points_of_interest", "visibility_type", "entity_type", "field_order"];
+/// The keys `PUT /api/field/:id` changes.
+const FIELD_KEYS: &[&str] = &[
+    "display_name",
+    "description",
+    "caveats",
+    "points_of_interest",
+    "semantic_type",
+    "visibility_type",
+    "fk_target_field_id",
+    "has_field_values",
+    "coercion_strategy",
+    "settings",
+    "nfc_path",
+    "json_unfolding",
+];
+const SEEDED_AT: &str = "2026-01-15T09:30:00.000000Z";
+
+fn entity_type(table: &TableDef) -> &'static str {
+    match table.name {
+        "PRODUCTS" => "entity/ProductTable",
+        "ORDERS" => "entity/TransactionTable",
+        "PEOPLE" => "entity/UserTable",
+        "EVENTS" => "entity/EventTable",
+        _ => "entity/GenericTable",
+    }
+}
+
+/// How Metabase's sync would classify a field's values: a short `list` for categories, a
+/// `search` box for other text, `none` for numbers, dates and keys.
+fn has_field_values(field: &FieldDef) -> &'static str {
+    match (field.semantic_type, field.base_type) {
+        (Some("type/PK" | "type/FK"), _) => "none",
+        (Some("type/Category" | "type/State" | "type/Source" | "type/Company"), _) | (_, "type/Boolean") => "list",
+        (_, "type/Text") => "search",
+        _ => "none",
+    }
+}
+
+fn overlay(mut rendered: Value, edits: Option<&Map<String, Value>>) -> Value {
+    if let (Some(object), Some(edits)) = (rendered.as_object_mut(), edits) {
+        for (key, value) in edits {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    rendered
+}
+
+/// Renders a field as `GET /api/field/:id` and `query_metadata` do, without hydrated keys.
+pub(super) fn field_json(state: &AppState, field: &FieldDef) -> Value {
+    let rendered = json!({
+        "id": field.id, "table_id": field.table_id, "name": field.name, "display_name": field.display_name,
+        "description": null, "database_type": field.database_type, "base_type": field.base_type,
+        "effective_type": field.base_type, "semantic_type": field.semantic_type, "coercion_strategy": null,
+        "fk_target_field_id": field.fk_target_field_id, "has_field_values": has_field_values(field),
+        "visibility_type": "normal", "active": true, "position": field.position,
+        "database_position": field.position, "custom_position": 0, "preview_display": true,
+        "caveats": null, "points_of_interest": null, "settings": null, "nfc_path": null, "parent_id": null,
+        "json_unfolding": false, "database_is_auto_increment": field.semantic_type == Some("type/PK"),
+        "database_required": false, "fingerprint": null, "last_analyzed": SEEDED_AT,
+        "entity_id": crate::state::entity_id("field", field.id),
+        "created_at": SEEDED_AT, "updated_at": SEEDED_AT
+    });
+    overlay(rendered, state.field_edits.get(&field.id))
+}
+
+/// Renders a table as `GET /api/database/:id?include=tables` and `/api/table` do, with its
+/// fields when `with_fields`.
+pub(super) fn table_json(state: &AppState, table: &TableDef, with_fields: bool) -> Value {
+    let mut rendered = overlay(
+        json!({
+            "id": table.id, "db_id": SAMPLE_DATABASE_ID, "name": table.name, "display_name": table.display_name,
+            "description": table.description, "schema": SAMPLE_SCHEMA, "entity_type": entity_type(table),
+            "visibility_type": null, "active": true, "initial_sync_status": "complete", "field_order": "database",
+            "caveats": null, "points_of_interest": null, "show_in_getting_started": false,
+            "is_upload": false, "entity_id": crate::state::entity_id("table", table.id),
+            "created_at": SEEDED_AT, "updated_at": SEEDED_AT
+        }),
+        state.table_edits.get(&table.id),
+    );
+    if with_fields {
+        rendered["fields"] = Value::Array(table.fields.iter().map(|field| field_json(state, field)).collect());
+    }
+    rendered
+}
+
+/// Renders a field with what `query_metadata` hydrates: its FK `target`, `dimensions`, `name_field`.
+fn hydrated_field(context: &Context, state: &AppState, field: &FieldDef) -> Value {
+    let mut rendered = field_json(state, field);
+    let target_id = rendered.get("fk_target_field_id").and_then(Value::as_i64);
+    rendered["target"] = target_id
+        .and_then(|target| context.catalog.field(target))
+        .map_or(Value::Null, |(_, target)| field_json(state, target));
+    rendered["dimensions"] = json!([]);
+    rendered["name_field"] = Value::Null;
+    rendered
+}
+
+/// Finds a sample table the caller may read: 404 when unknown, 403 without data access.
+fn readable_table<'a>(
+    context: &'a Context,
+    state: &AppState,
+    caller: Caller,
+    id: &str,
+) -> Result<&'a TableDef, ApiError> {
+    let id = positive_id("id", id)?;
+    let table = context.catalog.table(id).ok_or(ApiError::NotFound)?;
+    if !state.can_view_database(caller.user_id, SAMPLE_DATABASE_ID) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(table)
+}
+
+/// `GET /api/table`: every table of every database the caller can see, each with its `db`.
+pub async fn list_tables(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
+    let state = context.state();
+    if !state.can_view_database(caller.user_id, SAMPLE_DATABASE_ID) {
+        return Ok(json_response(StatusCode::OK, &json!([])));
+    }
+    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
+    let db = database.map_or(Value::Null, |database| database_json(&state, &context.catalog, &database, caller, None));
+    let tables: Vec<Value> = context
+        .catalog
+        .tables
+        .iter()
+        .map(|table| {
+            let mut rendered = table_json(&state, table, false);
+            rendered["db"] = db.clone();
+            rendered
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &Value::Array(tables)))
+}
+
+/// `GET /api/table/:id`: the table with its `db` and `pk_field`.
+pub async fn get_table(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    let state = context.state();
+    let table = readable_table(&context, &state, caller, &id)?;
+    let mut rendered = table_json(&state, table, false);
+    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
+    rendered["db"] =
+        database.map_or(Value::Null, |database| database_json(&state, &context.catalog, &database, caller, None));
+    rendered["pk_field"] =
+        table.fields.iter().find(|field| field.semantic_type == Some("type/PK")).map_or(Value::Null, |f| json!(f.id));
+    Ok(json_response(StatusCode::OK, &rendered))
+}
+
+/// `GET /api/table/:id/query_metadata`: the table, its `db`, its fields with their FK targets,
+/// and its (empty) segments and metrics.
+pub async fn table_query_metadata(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let state = context.state();
+    let table = readable_table(&context, &state, caller, &id)?;
+    let mut rendered = table_json(&state, table, false);
+    rendered["fields"] =
+        Value::Array(table.fields.iter().map(|field| hydrated_field(&context, &state, field)).collect());
+    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
+    rendered["db"] =
+        database.map_or(Value::Null, |database| database_json(&state, &context.catalog, &database, caller, None));
+    rendered["segments"] = json!([]);
+    rendered["metrics"] = json!([]);
+    Ok(json_response(StatusCode::OK, &rendered))
+}
+
+/// `PUT /api/table/:id`: changes the display keys (superuser), answers the table.
+pub async fn update_table(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult {
+    let mut state = context.state();
+    let table = readable_table(&context, &state, caller, &id)?;
+    if !caller.is_superuser {
+        return Err(ApiError::Forbidden);
+    }
+    if let Some(visibility) = body.get("visibility_type")
+        && !matches!(visibility.as_str(), Some("hidden" | "technical" | "cruft"))
+    {
+        return Err(ApiError::invalid("visibility_type", "nullable enum of hidden, technical, cruft", visibility));
+    }
+    let edits = state.table_edits.entry(table.id).or_default();
+    for key in TABLE_KEYS {
+        if let Some(value) = body.map.get(*key) {
+            edits.insert((*key).to_owned(), value.clone());
+        }
+    }
+    edits.insert("updated_at".into(), json!(crate::state::now()));
+    Ok(json_response(StatusCode::OK, &table_json(&state, table, false)))
+}
+
+/// `PUT /api/table/:id/fields/order`: a JSON array of every field id, in the wanted order.
+pub async fn update_field_order(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let mut state = context.state();
+    let table = readable_table(&context, &state, caller, &id)?;
+    if !caller.is_superuser {
+        return Err(ApiError::Forbidden);
+    }
+    let order: Vec<i64> = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid("field_order", "sequence of integer field ids", &json!(null)))?;
+    let mut expected: Vec<i64> = table.fields.iter().map(|field| field.id).collect();
+    let mut given = order.clone();
+    expected.sort_unstable();
+    given.sort_unstable();
+    if expected != given {
+        return Err(ApiError::bad_request("Invalid field order: the ids must be exactly the table's fields."));
+    }
+    state.table_edits.entry(table.id).or_default().insert("field_order".into(), json!("custom"));
+    for (position, field_id) in order.iter().enumerate() {
+        state.field_edits.entry(*field_id).or_default().insert("custom_position".into(), json!(position));
+    }
+    Ok(json_response(StatusCode::OK, &json!({"success": true})))
+}
+
+/// `GET /api/database/:id/metadata`: the database with every table and each table's fields.
+pub async fn database_metadata(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = positive_id("id", &id)?;
+    let state = context.state();
+    let database = state.databases.get(&id).cloned().ok_or(ApiError::NotFound)?;
+    if !state.can_view_database(caller.user_id, id) {
+        return Err(ApiError::Forbidden);
+    }
+    let mut rendered = database_json(&state, &context.catalog, &database, caller, None);
+    let tables: Vec<Value> = if id == SAMPLE_DATABASE_ID {
+        context
+            .catalog
+            .tables
+            .iter()
+            .map(|table| {
+                let mut table_rendered = table_json(&state, table, false);
+                table_rendered["fields"] =
+                    Value::Array(table.fields.iter().map(|field| hydrated_field(&context, &state, field)).collect());
+                table_rendered["segments"] = json!([]);
+                table_rendered["metrics"] = json!([]);
+                table_rendered
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    rendered["tables"] = Value::Array(tables);
+    Ok(json_response(StatusCode::OK, &rendered))
+}
+
+fn schema_names(database_id: i64) -> Vec<&'static str> {
+    if database_id == SAMPLE_DATABASE_ID { vec![SAMPLE_SCHEMA] } else { Vec::new() }
+}
+
+/// `GET /api/database/:id/schemas`: the schema names, sorted.
+pub async fn schemas(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    let id = positive_id("id", &id)?;
+    let state = context.state();
+    state.databases.get(&id).ok_or(ApiError::NotFound)?;
+    if !state.can_view_database(caller.user_id, id) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(json_response(StatusCode::OK, &json!(schema_names(id))))
+}
+
+/// `GET /api/database/:id/schema/:schema`: the tables of one schema; 404 when it has none.
+pub async fn schema_tables(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path((id, schema)): Path<(String, String)>,
+) -> ApiResult {
+    let id = positive_id("id", &id)?;
+    let state = context.state();
+    state.databases.get(&id).ok_or(ApiError::NotFound)?;
+    if !state.can_view_database(caller.user_id, id) {
+        return Err(ApiError::Forbidden);
+    }
+    if !schema_names(id).contains(&schema.as_str()) {
+        return Err(ApiError::NotFound);
+    }
+    let tables: Vec<Value> = context.catalog.tables.iter().map(|table| table_json(&state, table, false)).collect();
+    Ok(json_response(StatusCode::OK, &Value::Array(tables)))
+}
+
+/// Finds a sample field the caller may read: 404 when unknown, 403 without data access.
+fn readable_field<'a>(
+    context: &'a Context,
+    state: &AppState,
+    caller: Caller,
+    id: &str,
+) -> Result<(&'a TableDef, &'a FieldDef), ApiError> {
+    let id = positive_id("id", id)?;
+    let found = context.catalog.field(id).ok_or(ApiError::NotFound)?;
+    if !state.can_view_database(caller.user_id, SAMPLE_DATABASE_ID) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(found)
+}
+
+/// `GET /api/field/:id`: the field with its `table` (and the table's `db`), FK `target`,
+/// `dimensions` and `name_field`.
+pub async fn get_field(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    let state = context.state();
+    let (table, field) = readable_field(&context, &state, caller, &id)?;
+    let mut rendered = hydrated_field(&context, &state, field);
+    let mut table_rendered = table_json(&state, table, false);
+    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
+    table_rendered["db"] =
+        database.map_or(Value::Null, |database| database_json(&state, &context.catalog, &database, caller, None));
+    rendered["table"] = table_rendered;
+    Ok(json_response(StatusCode::OK, &rendered))
+}
+
+/// `PUT /api/field/:id`: changes the display and typing keys (superuser), answers the field.
+pub async fn update_field(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult {
+    let mut state = context.state();
+    let (_, field) = readable_field(&context, &state, caller, &id)?;
+    if !caller.is_superuser {
+        return Err(ApiError::Forbidden);
+    }
+    if let Some(target) = body.get("fk_target_field_id")
+        && target.as_i64().and_then(|target| context.catalog.field(target)).is_none()
+    {
+        return Err(ApiError::invalid(
+            "fk_target_field_id",
+            "nullable value must be an integer greater than zero.",
+            target,
+        ));
+    }
+    let edits = state.field_edits.entry(field.id).or_default();
+    for key in FIELD_KEYS {
+        if let Some(value) = body.map.get(*key) {
+            edits.insert((*key).to_owned(), value.clone());
+        }
+    }
+    edits.insert("updated_at".into(), json!(crate::state::now()));
+    Ok(json_response(StatusCode::OK, &hydrated_field(&context, &state, field)))
+}
+
+/// Reads a field's distinct values from the sample database, sorted, booleans as booleans.
+fn distinct_values(context: &Context, table: &TableDef, field: &FieldDef) -> Result<Vec<Value>, ApiError> {
+    let connection = crate::query::execute::open(&context.database_path)
+        .map_err(|_| ApiError::bad_request("the sample database cannot be opened"))?;
+    let sql = format!(
+        "SELECT DISTINCT \"{column}\" FROM \"{table}\" WHERE \"{column}\" IS NOT NULL ORDER BY 1 LIMIT {limit}",
+        column = field.name,
+        table = table.name,
+        limit = MAX_FIELD_VALUES
+    );
+    let mut statement = connection.prepare(&sql).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    let rows = statement
+        .query_map([], |row| {
+            let value = match row.get_ref(0)? {
+                rusqlite::types::ValueRef::Integer(number) if field.is_boolean() => json!(number != 0),
+                rusqlite::types::ValueRef::Integer(number) => json!(number),
+                rusqlite::types::ValueRef::Real(number) => json!(number),
+                rusqlite::types::ValueRef::Text(text) => json!(String::from_utf8_lossy(text)),
+                _ => Value::Null,
+            };
+            Ok(json!([value]))
+        })
+        .map_err(|error| ApiError::bad_request(error.to_string()))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(|error| ApiError::bad_request(error.to_string()))
+}
+
+/// `GET /api/field/:id/values`: `{field_id, values: [[v], ...], has_more_values}`; empty for a
+/// field whose values Metabase does not list.
+pub async fn field_values(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    let (table, field, listed) = {
+        let state = context.state();
+        let (table, field) = readable_field(&context, &state, caller, &id)?;
+        let kind = field_json(&state, field).get("has_field_values").and_then(Value::as_str).map(str::to_owned);
+        (table.clone(), field.clone(), kind.as_deref() == Some("list"))
+    };
+    let values = if listed {
+        let blocking_context = context.clone();
+        let (blocking_table, blocking_field) = (table.clone(), field.clone());
+        tokio::task::spawn_blocking(move || distinct_values(&blocking_context, &blocking_table, &blocking_field))
+            .await
+            .map_err(|error| ApiError::bad_request(error.to_string()))??
+    } else {
+        Vec::new()
+    };
+    let has_more_values = values.len() >= MAX_FIELD_VALUES;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"field_id": field.id, "values": values, "has_more_values": has_more_values}),
+    ))
+}
