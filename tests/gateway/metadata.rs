@@ -41,7 +41,10 @@ async fn an_agent_reads_schemas_tables_fields_foreign_keys_and_values() {
 
     let schemas = metadata.list_schemas(from("sales", ListSchemasRequest { database_id: 1 })).await.unwrap();
     let tables = metadata
-        .list_tables(from("sales", ListTablesRequest { database_id: 1, schema: Some("PUBLIC".into()), ..Default::default() }))
+        .list_tables(from(
+            "sales",
+            ListTablesRequest { database_id: 1, schema: Some("PUBLIC".into()), ..Default::default() },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -51,7 +54,8 @@ async fn an_agent_reads_schemas_tables_fields_foreign_keys_and_values() {
         .await
         .unwrap()
         .into_inner();
-    let category = metadata.get_field(from("sales", GetFieldRequest { field_id: CATEGORY_FIELD })).await.unwrap().into_inner();
+    let category =
+        metadata.get_field(from("sales", GetFieldRequest { field_id: CATEGORY_FIELD })).await.unwrap().into_inner();
     let values = metadata
         .get_field_values(from("sales", GetFieldValuesRequest { field_id: CATEGORY_FIELD }))
         .await
@@ -59,7 +63,10 @@ async fn an_agent_reads_schemas_tables_fields_foreign_keys_and_values() {
         .into_inner();
 
     assert_eq!(schemas.into_inner().schemas, vec!["PUBLIC"]);
-    assert_eq!(tables.tables.iter().map(|table| table.name.as_str()).collect::<Vec<_>>(), ["PRODUCTS", "ORDERS", "PEOPLE", "REVIEWS", "EVENTS"]);
+    assert_eq!(
+        tables.tables.iter().map(|table| table.name.as_str()).collect::<Vec<_>>(),
+        ["PRODUCTS", "ORDERS", "PEOPLE", "REVIEWS", "EVENTS"]
+    );
     assert_eq!(tables.total_size, 5);
     let user_id = orders.fields.iter().find(|field| field.name == "USER_ID").expect("ORDERS.USER_ID");
     assert_eq!((user_id.base_type.as_str(), user_id.semantic_type.as_deref()), ("type/Integer", Some("type/FK")));
@@ -83,15 +90,24 @@ async fn a_table_of_a_forbidden_database_is_neither_listed_nor_read() {
     let listed = metadata.list_tables(from("warehouse", ListTablesRequest::default())).await.unwrap().into_inner();
     let all_of_sales = metadata.list_tables(from("sales", ListTablesRequest::default())).await.unwrap().into_inner();
     let denials = [
-        metadata.list_tables(from("warehouse", ListTablesRequest { database_id: 1, ..Default::default() })).await.unwrap_err(),
+        metadata
+            .list_tables(from("warehouse", ListTablesRequest { database_id: 1, ..Default::default() }))
+            .await
+            .unwrap_err(),
         metadata.list_schemas(from("warehouse", ListSchemasRequest { database_id: 1 })).await.unwrap_err(),
         metadata.get_table(from("warehouse", GetTableRequest { table_id: 2 })).await.unwrap_err(),
         metadata
-            .get_database_metadata(from("warehouse", GetDatabaseMetadataRequest { database_id: 1, include_hidden: false }))
+            .get_database_metadata(from(
+                "warehouse",
+                GetDatabaseMetadataRequest { database_id: 1, include_hidden: false },
+            ))
             .await
             .unwrap_err(),
         metadata.get_field(from("warehouse", GetFieldRequest { field_id: CATEGORY_FIELD })).await.unwrap_err(),
-        metadata.get_field_values(from("warehouse", GetFieldValuesRequest { field_id: CATEGORY_FIELD })).await.unwrap_err(),
+        metadata
+            .get_field_values(from("warehouse", GetFieldValuesRequest { field_id: CATEGORY_FIELD }))
+            .await
+            .unwrap_err(),
     ];
 
     assert!(listed.tables.is_empty(), "{listed:?}");
@@ -99,7 +115,11 @@ async fn a_table_of_a_forbidden_database_is_neither_listed_nor_read() {
     assert_eq!(all_of_sales.total_size, 5);
     for denial in &denials {
         assert_eq!(denial.code(), Code::PermissionDenied, "{denial:?}");
-        assert!(!denial.message().contains("PRODUCTS") && !denial.message().contains("Doohickey"), "{}", denial.message());
+        assert!(
+            !denial.message().contains("PRODUCTS") && !denial.message().contains("Doohickey"),
+            "{}",
+            denial.message()
+        );
     }
     assert!(denials[2].message().contains("database 1 is outside its databases"), "{}", denials[2].message());
 }

@@ -40,7 +40,10 @@ fn cron(schedule: &str) -> NotificationSubscription {
 fn handler(channel: ChannelType, recipients: Vec<Recipient>) -> NotificationHandler {
     NotificationHandler {
         channel_type: channel.into(),
-        recipients: recipients.into_iter().map(|recipient| NotificationRecipient { recipient: Some(recipient), ..Default::default() }).collect(),
+        recipients: recipients
+            .into_iter()
+            .map(|recipient| NotificationRecipient { recipient: Some(recipient), ..Default::default() })
+            .collect(),
         ..Default::default()
     }
 }
@@ -72,7 +75,8 @@ async fn a_partial_update_keeps_every_handler_and_subscription_it_does_not_name(
     );
     let created = notifications.create_notification(from("admin", request)).await.unwrap().into_inner();
     let id = created.id;
-    let update = |change: UpdateNotificationRequest| from("admin", UpdateNotificationRequest { notification_id: id, ..change });
+    let update =
+        |change: UpdateNotificationRequest| from("admin", UpdateNotificationRequest { notification_id: id, ..change });
 
     let added = notifications
         .update_notification(update(UpdateNotificationRequest {
@@ -92,12 +96,18 @@ async fn a_partial_update_keeps_every_handler_and_subscription_it_does_not_name(
         .into_inner();
     let slack = created.handlers[1].id.unwrap();
     let removed = notifications
-        .update_notification(update(UpdateNotificationRequest { remove_handler_ids: vec![slack], ..Default::default() }))
+        .update_notification(update(UpdateNotificationRequest {
+            remove_handler_ids: vec![slack],
+            ..Default::default()
+        }))
         .await
         .unwrap()
         .into_inner();
     let unknown = notifications
-        .update_notification(update(UpdateNotificationRequest { remove_handler_ids: vec![424242], ..Default::default() }))
+        .update_notification(update(UpdateNotificationRequest {
+            remove_handler_ids: vec![424242],
+            ..Default::default()
+        }))
         .await
         .unwrap_err();
 
@@ -109,7 +119,10 @@ async fn a_partial_update_keeps_every_handler_and_subscription_it_does_not_name(
     assert_eq!(condition.payload.as_ref().map(|payload| payload.send_condition()), Some(SendCondition::GoalAbove));
     assert_eq!(condition.subscriptions.len(), 1);
     assert_eq!(condition.subscriptions[0].id, created.subscriptions[0].id);
-    assert_eq!(channels(&removed).into_iter().map(|(_, channel)| channel).collect::<Vec<_>>(), [ChannelType::Email, ChannelType::Http]);
+    assert_eq!(
+        channels(&removed).into_iter().map(|(_, channel)| channel).collect::<Vec<_>>(),
+        [ChannelType::Email, ChannelType::Http]
+    );
     assert_eq!(unknown.code(), Code::InvalidArgument);
     assert!(unknown.message().contains("424242"), "{}", unknown.message());
 }
@@ -132,7 +145,11 @@ async fn notifications_are_listed_read_sent_and_left() {
         .await
         .unwrap()
         .into_inner();
-    let all = notifications.list_notifications(from("admin", ListNotificationsRequest::default())).await.unwrap().into_inner();
+    let all = notifications
+        .list_notifications(from("admin", ListNotificationsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
     let read = notifications
         .get_notification(from("admin", GetNotificationRequest { notification_id: created.id }))
         .await
@@ -150,7 +167,10 @@ async fn notifications_are_listed_read_sent_and_left() {
         .unsubscribe_notification(from("admin", UnsubscribeNotificationRequest { notification_id: 2 }))
         .await
         .unwrap_err();
-    let missing = notifications.get_notification(from("admin", GetNotificationRequest { notification_id: 99_999 })).await.unwrap_err();
+    let missing = notifications
+        .get_notification(from("admin", GetNotificationRequest { notification_id: 99_999 }))
+        .await
+        .unwrap_err();
 
     assert_eq!(by_card.notifications.iter().map(|n| n.id).collect::<Vec<_>>(), vec![created.id]);
     assert_eq!(all.total_size, 3, "the two seeded alerts and the new one");
@@ -168,12 +188,23 @@ async fn notifications_on_cards_outside_the_grant_are_neither_listed_read_change
     let mut notifications = client(&stack);
     let finance_card = 9;
 
-    let sales = notifications.list_notifications(from("sales", ListNotificationsRequest::default())).await.unwrap().into_inner();
-    let warehouse =
-        notifications.list_notifications(from("warehouse", ListNotificationsRequest::default())).await.unwrap().into_inner();
-    let read = notifications.get_notification(from("sales", GetNotificationRequest { notification_id: 1 })).await.unwrap_err();
+    let sales = notifications
+        .list_notifications(from("sales", ListNotificationsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let warehouse = notifications
+        .list_notifications(from("warehouse", ListNotificationsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let read =
+        notifications.get_notification(from("sales", GetNotificationRequest { notification_id: 1 })).await.unwrap_err();
     let changed = notifications
-        .update_notification(from("sales", UpdateNotificationRequest { notification_id: 1, active: Some(false), ..Default::default() }))
+        .update_notification(from(
+            "sales",
+            UpdateNotificationRequest { notification_id: 1, active: Some(false), ..Default::default() },
+        ))
         .await
         .unwrap_err();
     let sent = notifications
@@ -181,7 +212,10 @@ async fn notifications_on_cards_outside_the_grant_are_neither_listed_read_change
         .await
         .unwrap_err();
     let created = notifications
-        .create_notification(from("sales", alert_on(finance_card, vec![handler(ChannelType::Email, vec![Recipient::UserId(1)])])))
+        .create_notification(from(
+            "sales",
+            alert_on(finance_card, vec![handler(ChannelType::Email, vec![Recipient::UserId(1)])]),
+        ))
         .await
         .unwrap_err();
     let allowed = notifications

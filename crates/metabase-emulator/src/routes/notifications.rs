@@ -320,17 +320,14 @@ pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: B
     let subscriptions = subscriptions(&mut state, &body, id, &[])?;
     let handlers = handlers(&mut state, &body, id, &[])?;
     let timestamp = now();
-    let payload = match payload {
-        Some((card_id, send_condition, send_once)) => Some(CardPayload {
-            id: state.next_id(),
-            card_id,
-            send_condition,
-            send_once,
-            created_at: timestamp.clone(),
-            updated_at: timestamp.clone(),
-        }),
-        None => None,
-    };
+    let payload = payload.map(|(card_id, send_condition, send_once)| CardPayload {
+        id: state.next_id(),
+        card_id,
+        send_condition,
+        send_once,
+        created_at: timestamp.clone(),
+        updated_at: timestamp.clone(),
+    });
     let notification = Notification {
         id,
         payload_type,
