@@ -25,6 +25,17 @@ async fn field_database(call: &CallContext, field: &crate::metabase::models::Fie
     Ok(table.db_id.map(i64::from).unwrap_or_default())
 }
 
+/// Reads a field and checks the database it lives in against the caller's; both are noted as
+/// what the call acted on.
+async fn checked_field(call: &CallContext, id: i64) -> Result<crate::metabase::models::Field, Status> {
+    call.note_resource("field", id);
+    let field = call.client.metadata().field(FieldId(id)).await.map_err(failed(format!("field {id}")))?;
+    let database = field_database(call, &field).await?;
+    call.note_resource("database", database);
+    call.check_database(database)?;
+    Ok(field)
+}
+
 /// The MetadataService handlers.
 #[derive(Debug, Default)]
 pub struct MetadataApi;
@@ -115,12 +126,7 @@ impl MetadataService for MetadataApi {
 
     async fn get_field(&self, request: Request<GetFieldRequest>) -> Result<Response<Field>, Status> {
         let call = CallContext::of(&request)?;
-        let id = request.into_inner().field_id;
-        call.note_resource("field", id);
-        let field = call.client.metadata().field(FieldId(id)).await.map_err(failed(format!("field {id}")))?;
-        let database = field_database(&call, &field).await?;
-        call.note_resource("database", database);
-        call.check_database(database)?;
+        let field = checked_field(&call, request.into_inner().field_id).await?;
         Ok(Response::new(Field::from(field)))
     }
 
@@ -130,12 +136,8 @@ impl MetadataService for MetadataApi {
     ) -> Result<Response<GetFieldValuesResponse>, Status> {
         let call = CallContext::of(&request)?;
         let id = request.into_inner().field_id;
-        call.note_resource("field", id);
         // The values name no database, so the field is read first to check where it lives.
-        let field = call.client.metadata().field(FieldId(id)).await.map_err(failed(format!("field {id}")))?;
-        let database = field_database(&call, &field).await?;
-        call.note_resource("database", database);
-        call.check_database(database)?;
+        checked_field(&call, id).await?;
         let values = call.client.metadata().field_values(FieldId(id)).await.map_err(failed(format!("field {id}")))?;
         let mut response = GetFieldValuesResponse::from(values);
         response.field_id = id;
