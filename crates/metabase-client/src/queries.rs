@@ -142,6 +142,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn decode_rows_borrows_cells_and_a_row_that_is_not_an_array_is_an_error_not_an_empty_result() {
+        let server = MockServer::start().await;
+        for (database, answer) in [
+            (1, r#"{"data":{"rows":[[1,"Gizmo"]],"cols":[{"name":"ID"},{"name":"T"}]},"status":"completed"}"#),
+            (2, r#"{"data":{"rows":[{"ID":1}],"cols":[{"name":"ID"}]},"status":"completed"}"#),
+        ] {
+            Mock::given(method("POST"))
+                .and(path("/api/dataset"))
+                .and(body_string_contains(format!("\"database\":{database}")))
+                .respond_with(ResponseTemplate::new(202).set_body_raw(answer, "application/json"))
+                .mount(&server)
+                .await;
+        }
+        let client = api_key_client(&server);
+
+        let mut body = client.queries().run(&QuerySource::Dataset { query: json!({"database": 1}) }).await.unwrap();
+        let bytes = whole(&mut body).await;
+        let answer = body.decode_rows(&bytes).expect("a well-formed answer");
+        let cells: Vec<&str> = answer.data.rows[0].iter().map(|cell| cell.get()).collect();
+        assert_eq!(cells, ["1", "\"Gizmo\""]);
+        assert_eq!(answer.data.cols.len(), 2);
+
+        let mut body = client.queries().run(&QuerySource::Dataset { query: json!({"database": 2}) }).await.unwrap();
+        let bytes = whole(&mut body).await;
+        assert!(matches!(body.decode_rows(&bytes), Err(MetabaseError::Decode { .. })));
+    }
+
+    #[tokio::test]
     async fn failed_query_202_body_becomes_query_failed() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
