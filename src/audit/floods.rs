@@ -103,7 +103,7 @@ fn summary(key: &str, window: &Window) -> Option<AuditEvent> {
     }
     let now = Utc::now();
     let mut event = window.last.clone();
-    event.id = uuid::Uuid::now_v7().to_string();
+    event.id = super::event::event_id();
     event.time = window.since;
     event.rows = None;
     event.parameters = None;

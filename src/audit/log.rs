@@ -7,6 +7,9 @@ use super::event::AuditEvent;
 /// source, rpc, decision, reason, gRPC code, rows, duration, trace id, resources as JSON text)
 /// and its sentence as the message. Parameters stay in the store only.
 pub fn log_event(event: &AuditEvent) {
+    if !tracing::enabled!(target: "audit", tracing::Level::INFO) {
+        return;
+    }
     let resources = serde_json::to_string(&event.resources).unwrap_or_default();
     tracing::info!(
         target: "audit",

@@ -16,6 +16,7 @@ mod writer;
 
 use std::path::PathBuf;
 
+pub(crate) use event::event_id;
 pub use event::{AuditEvent, Decision, UnknownDecision};
 pub use floods::Floods;
 pub use log::log_event;

@@ -275,7 +275,7 @@ impl Step for AuditStep {
                 trace_id: call_span.trace_id.clone(),
                 started: Instant::now(),
                 time: chrono::Utc::now(),
-                id: uuid::Uuid::now_v7().to_string(),
+                id: crate::audit::event_id(),
                 peer: peer_address(&request),
                 deadline,
                 state: Mutex::new(CallState {
