@@ -12,7 +12,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::metabase::{MetabaseError, safe_text};
 
 /// The `ErrorInfo` domain of every gateway error.
-pub const ERROR_DOMAIN: &str = "metabase-grpc";
+pub(crate) const ERROR_DOMAIN: &str = "metabase-grpc";
 
 /// Why a gateway call failed.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +136,7 @@ fn info(reason: &str, http_status: Option<u16>, route: Option<&str>, extra: &[(&
 }
 
 /// Maps a failed query's `error_type` to a gRPC code (API.md's error table).
-pub fn query_failure_code(error_type: Option<&str>) -> Code {
+pub(crate) fn query_failure_code(error_type: Option<&str>) -> Code {
     match error_type {
         Some("invalid-query" | "missing-required-parameter" | "invalid-parameter") => Code::InvalidArgument,
         Some("missing-required-permissions") => Code::PermissionDenied,

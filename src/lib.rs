@@ -6,6 +6,7 @@
 //! the Metabase emulator (the `metabase-emulator` crate) for `demo` and `emulator`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 #![recursion_limit = "256"]
 
 pub mod audit;

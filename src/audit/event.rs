@@ -101,7 +101,7 @@ pub struct AuditEvent {
 /// sort roughly by time) whose other 74 bits come from a per-thread generator seeded at random.
 /// An id names an event and guards nothing, so it needs uniqueness, not secrecy; the generator
 /// spares every call the `getrandom` system call that `Uuid::now_v7` makes.
-pub fn event_id() -> String {
+pub(crate) fn event_id() -> String {
     let millis = u64::try_from(Utc::now().timestamp_millis()).unwrap_or_default();
     let mut random = [0_u8; 10];
     fastrand::fill(&mut random);

@@ -12,7 +12,7 @@ use crate::streaming::AdHocQuery;
 
 /// What a Flight command asks to run.
 #[derive(Debug, Clone, PartialEq)]
-pub enum FlightQuery {
+pub(crate) enum FlightQuery {
     /// A saved question.
     Card {
         /// The card's id.
@@ -30,7 +30,7 @@ pub enum FlightQuery {
 /// A Flight command: `{"card_id": N}`, `{"database_id": N, "native": "SQL"}` or
 /// `{"database_id": N, "mbql": {...}}`, each with optional `"parameters"` and `"max_rows"`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FlightCommand {
+pub(crate) struct FlightCommand {
     /// What to run.
     pub query: FlightQuery,
     /// Metabase's parameters, a JSON array (empty when not given).
@@ -53,7 +53,7 @@ struct RawCommand {
 
 impl FlightCommand {
     /// Reads a descriptor, which must be a command (`DescriptorType::Cmd`).
-    pub fn from_descriptor(descriptor: &FlightDescriptor) -> Result<Self, GatewayError> {
+    pub(crate) fn from_descriptor(descriptor: &FlightDescriptor) -> Result<Self, GatewayError> {
         if descriptor.r#type != DescriptorType::Cmd as i32 {
             return Err(GatewayError::invalid_argument(
                 "descriptor",
@@ -64,12 +64,12 @@ impl FlightCommand {
     }
 
     /// Reads a ticket, which holds a descriptor's command.
-    pub fn from_ticket(ticket: &[u8]) -> Result<Self, GatewayError> {
+    pub(crate) fn from_ticket(ticket: &[u8]) -> Result<Self, GatewayError> {
         Self::parse("ticket", ticket)
     }
 
     /// Returns a command's JSON bytes, as descriptors and tickets carry them.
-    pub fn for_card(card_id: i64) -> Vec<u8> {
+    pub(crate) fn for_card(card_id: i64) -> Vec<u8> {
         serde_json::json!({ "card_id": card_id }).to_string().into_bytes()
     }
 

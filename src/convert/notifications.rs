@@ -217,7 +217,7 @@ fn handlers(handlers: Vec<NotificationHandler>) -> Result<Vec<upstream::Handler>
 }
 
 /// Builds `POST /api/notification`'s body for a card notification.
-pub fn create_body(request: CreateNotificationRequest) -> Result<Value, GatewayError> {
+pub(crate) fn create_body(request: CreateNotificationRequest) -> Result<Value, GatewayError> {
     if request.card_id <= 0 {
         return Err(GatewayError::invalid_argument("card_id", "card_id is required"));
     }
@@ -243,7 +243,7 @@ pub fn create_body(request: CreateNotificationRequest) -> Result<Value, GatewayE
 }
 
 /// Turns an update request into the change merged over the current notification.
-pub fn change(request: UpdateNotificationRequest) -> Result<NotificationChange, GatewayError> {
+pub(crate) fn change(request: UpdateNotificationRequest) -> Result<NotificationChange, GatewayError> {
     Ok(NotificationChange {
         active: request.active,
         send_condition: condition_name(request.send_condition()).map(str::to_owned),

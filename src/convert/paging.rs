@@ -4,16 +4,16 @@
 use crate::error::GatewayError;
 
 /// The page size used when a request leaves it at 0.
-pub const DEFAULT_PAGE_SIZE: usize = 100;
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
 /// The largest page a request may ask for; larger sizes are reduced to it.
-pub const MAX_PAGE_SIZE: usize = 1000;
+pub(crate) const MAX_PAGE_SIZE: usize = 1000;
 /// The largest offset a token may carry: far past any list Metabase or the audit log returns,
 /// and small enough that no store's offset arithmetic overflows on a forged token.
 const MAX_OFFSET: usize = 1 << 31;
 
 /// A validated page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
+pub(crate) struct Page {
     /// How many items at most.
     pub size: usize,
     /// How many items to skip.
@@ -22,7 +22,7 @@ pub struct Page {
 
 impl Page {
     /// Reads `page_size` and `page_token` from a request.
-    pub fn from_request(page_size: i32, page_token: &str) -> Result<Self, GatewayError> {
+    pub(crate) fn from_request(page_size: i32, page_token: &str) -> Result<Self, GatewayError> {
         if page_size < 0 {
             return Err(GatewayError::invalid_argument("page_size", "page_size must not be negative"));
         }
@@ -35,13 +35,13 @@ impl Page {
     }
 
     /// Returns the token for the page after this one, empty when `total` is reached.
-    pub fn next_token(&self, total: usize) -> String {
+    pub(crate) fn next_token(&self, total: usize) -> String {
         let next = self.offset + self.size;
         if next >= total { String::new() } else { encode_token(next) }
     }
 
     /// Cuts this page out of a full list, returning it with the list's total size.
-    pub fn slice<T>(&self, items: Vec<T>) -> (Vec<T>, usize) {
+    pub(crate) fn slice<T>(&self, items: Vec<T>) -> (Vec<T>, usize) {
         let total = items.len();
         (items.into_iter().skip(self.offset).take(self.size).collect(), total)
     }

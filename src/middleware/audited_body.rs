@@ -12,14 +12,14 @@ use tonic::{Code, Status};
 use super::audit::AuditGuard;
 
 /// Wraps a streaming response body and audits the call once it finishes.
-pub struct AuditedBody {
+pub(crate) struct AuditedBody {
     inner: tonic::body::Body,
     guard: AuditGuard,
 }
 
 impl AuditedBody {
     /// Returns the wrapped body; the guard completes the call's event.
-    pub fn new(inner: tonic::body::Body, guard: AuditGuard) -> Self {
+    pub(crate) fn new(inner: tonic::body::Body, guard: AuditGuard) -> Self {
         AuditedBody { inner, guard }
     }
 

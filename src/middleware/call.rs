@@ -196,7 +196,7 @@ impl CallContext {
 }
 
 /// Reads a collection's ancestry from Metabase's `location` (`/1/4/`).
-pub fn scope(id: Option<i64>, location: Option<&str>) -> CollectionScope {
+pub(crate) fn scope(id: Option<i64>, location: Option<&str>) -> CollectionScope {
     let ancestors =
         location.map(|location| location.split('/').filter_map(|part| part.parse().ok()).collect()).unwrap_or_default();
     CollectionScope { id, ancestors }

@@ -18,10 +18,10 @@ use crate::error::GatewayError;
 
 /// When the caller's deadline passes, for handlers that must bound work themselves.
 #[derive(Debug, Clone, Copy)]
-pub struct Deadline(pub Instant);
+pub(crate) struct Deadline(pub Instant);
 
 /// Parses a `grpc-timeout` header value such as `250m` or `3S`.
-pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+pub(crate) fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     if value.len() < 2 || value.len() > 9 {
         return None;
     }
@@ -40,7 +40,7 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 
 /// Adds [`DeadlineService`] around a service.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DeadlineLayer;
+pub(crate) struct DeadlineLayer;
 
 impl<S> Layer<S> for DeadlineLayer {
     type Service = DeadlineService<S>;
@@ -52,7 +52,7 @@ impl<S> Layer<S> for DeadlineLayer {
 
 /// Answers `DEADLINE_EXCEEDED` when the caller's deadline passes before the handler answers.
 #[derive(Debug, Clone)]
-pub struct DeadlineService<S> {
+pub(crate) struct DeadlineService<S> {
     inner: S,
 }
 

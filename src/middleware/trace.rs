@@ -43,7 +43,7 @@ impl Step for TraceStep {
 }
 
 /// Returns the trace id of a W3C `traceparent` header.
-pub fn trace_id(headers: &http::HeaderMap) -> String {
+pub(crate) fn trace_id(headers: &http::HeaderMap) -> String {
     headers
         .get("traceparent")
         .and_then(|value| value.to_str().ok())

@@ -22,7 +22,7 @@ pub(crate) use self::resources::{alert, card, collection, collection_item, dashb
 /// What one caller may see: its collections (with their subtrees) and databases, and the
 /// locations of the collections the gateway knows, to tell a collection's ancestors.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Visibility {
+pub(crate) struct Visibility {
     collections: Option<BTreeSet<i64>>,
     databases: Option<BTreeSet<i64>>,
     locations: HashMap<i64, String>,
@@ -30,13 +30,13 @@ pub struct Visibility {
 
 impl Visibility {
     /// Returns the visibility of a caller that is not narrowed: it sees everything.
-    pub fn everything() -> Self {
+    pub(crate) fn everything() -> Self {
         Visibility::default()
     }
 
     /// Returns the visibility of a caller narrowed to `collections` and `databases` (`None` is not
     /// narrowed), given the `locations` (`/1/4/`) of the collections the gateway read.
-    pub fn new(collections: Option<&[i64]>, databases: Option<&[i64]>, locations: HashMap<i64, String>) -> Self {
+    pub(crate) fn new(collections: Option<&[i64]>, databases: Option<&[i64]>, locations: HashMap<i64, String>) -> Self {
         Visibility {
             collections: collections.map(|ids| ids.iter().copied().collect()),
             databases: databases.map(|ids| ids.iter().copied().collect()),
@@ -45,34 +45,34 @@ impl Visibility {
     }
 
     /// Returns the collection locations the gateway read, by collection id.
-    pub fn locations(&self) -> &HashMap<i64, String> {
+    pub(crate) fn locations(&self) -> &HashMap<i64, String> {
         &self.locations
     }
 
     /// Reports whether the caller's collections are narrowed at all.
-    pub fn narrows_collections(&self) -> bool {
+    pub(crate) fn narrows_collections(&self) -> bool {
         self.collections.is_some()
     }
 
     /// Reports whether the caller's databases are narrowed at all.
-    pub fn narrows_databases(&self) -> bool {
+    pub(crate) fn narrows_databases(&self) -> bool {
         self.databases.is_some()
     }
 
     /// Reports whether the caller is narrowed in any way.
-    pub fn narrows(&self) -> bool {
+    pub(crate) fn narrows(&self) -> bool {
         self.narrows_collections() || self.narrows_databases()
     }
 
     /// Reports whether the caller may see a database.
-    pub fn sees_database(&self, id: i64) -> bool {
+    pub(crate) fn sees_database(&self, id: i64) -> bool {
         self.databases.as_ref().is_none_or(|listed| listed.contains(&id))
     }
 
     /// Reports whether the caller may see a collection (`None` is the root): one of its
     /// collections or below one. The ancestry comes from `location` when given, else from the
     /// locations the gateway read; an unknown collection is seen only when it is listed itself.
-    pub fn sees_collection(&self, id: Option<i64>, location: Option<&str>) -> bool {
+    pub(crate) fn sees_collection(&self, id: Option<i64>, location: Option<&str>) -> bool {
         let Some(listed) = &self.collections else {
             return true;
         };
@@ -88,7 +88,7 @@ impl Visibility {
 
     /// Returns a location (`/1/2/8/`) keeping only the ancestors the caller may see, as
     /// Metabase's `effective_location` does for a user.
-    pub fn effective_location(&self, location: &str) -> String {
+    pub(crate) fn effective_location(&self, location: &str) -> String {
         let visible: Vec<String> = location_ids(location)
             .filter(|ancestor| self.sees_collection(Some(*ancestor), None))
             .map(|ancestor| ancestor.to_string())

@@ -39,7 +39,7 @@ async fn visible_alert(call: &CallContext, id: i64, alert: Alert) -> Result<Aler
 
 /// The AlertService handlers.
 #[derive(Debug, Default)]
-pub struct AlertApi;
+pub(crate) struct AlertApi;
 
 #[tonic::async_trait]
 impl AlertService for AlertApi {

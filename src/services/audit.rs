@@ -12,13 +12,13 @@ use crate::pb::v1::audit_service_server::AuditService;
 use crate::pb::v1::{AuditEvent, ListAuditEventsRequest, ListAuditEventsResponse};
 
 /// The AuditService handlers.
-pub struct AuditApi {
+pub(crate) struct AuditApi {
     store: Option<Arc<AuditStore>>,
 }
 
 impl AuditApi {
     /// Returns the service over the audit store (none when events are only logged).
-    pub fn new(store: Option<Arc<AuditStore>>) -> Self {
+    pub(crate) fn new(store: Option<Arc<AuditStore>>) -> Self {
         AuditApi { store }
     }
 }

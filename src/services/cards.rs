@@ -20,7 +20,7 @@ use crate::streaming::{ExportStream, QueryStream};
 
 /// The CardService handlers.
 #[derive(Debug, Default)]
-pub struct CardApi;
+pub(crate) struct CardApi;
 
 fn filter(raw: i32) -> Result<UpstreamFilter, GatewayError> {
     let filter = CardFilter::try_from(raw)
@@ -38,13 +38,13 @@ fn filter(raw: i32) -> Result<UpstreamFilter, GatewayError> {
 }
 
 /// Reads a card, notes it for the audit, and checks it against the caller's narrowing.
-pub async fn readable_card(call: &CallContext, card_id: i64) -> Result<UpstreamCard, Status> {
+pub(super) async fn readable_card(call: &CallContext, card_id: i64) -> Result<UpstreamCard, Status> {
     checked_card(call, card_id, true).await
 }
 
 /// Reads a card and checks it against the caller's collections and databases; `note` records it
 /// (and its collection) as what the call acted on, for calls where the card is the subject.
-pub async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Result<UpstreamCard, Status> {
+pub(super) async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Result<UpstreamCard, Status> {
     let card = call.client.cards().get(CardId(card_id), false).await.map_err(failed(format!("card {card_id}")))?;
     let scope = object_scope(&card, None);
     if note {

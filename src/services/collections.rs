@@ -17,7 +17,7 @@ use crate::pb::v1::{
 
 /// The CollectionService handlers.
 #[derive(Debug, Default)]
-pub struct CollectionApi;
+pub(crate) struct CollectionApi;
 
 /// How many items a narrowed listing reads from Metabase at most: it must read every page to
 /// count only what the caller may see, so the scan is bounded.

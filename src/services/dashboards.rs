@@ -21,7 +21,7 @@ use crate::pb::v1::{
 
 /// The DashboardService handlers.
 #[derive(Debug, Default)]
-pub struct DashboardApi;
+pub(crate) struct DashboardApi;
 
 impl DashboardApi {
     /// Reads a dashboard, notes it for the audit, and checks it against the caller's narrowing.

@@ -15,7 +15,7 @@ use crate::pb::v1::{
 
 /// The DatabaseService handlers.
 #[derive(Debug, Default)]
-pub struct DatabaseApi;
+pub(crate) struct DatabaseApi;
 
 #[tonic::async_trait]
 impl DatabaseService for DatabaseApi {

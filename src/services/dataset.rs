@@ -11,7 +11,7 @@ use crate::streaming::{ExportStream, QueryStream, dataset_query, export_as_run_q
 
 /// The DatasetService handlers.
 #[derive(Debug, Default)]
-pub struct DatasetApi;
+pub(crate) struct DatasetApi;
 
 #[tonic::async_trait]
 impl DatasetService for DatasetApi {

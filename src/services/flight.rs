@@ -62,7 +62,7 @@ async fn checked_source(call: &CallContext, command: FlightCommand) -> Result<(Q
 
 /// The FlightService handlers.
 #[derive(Debug, Default)]
-pub struct FlightApi;
+pub(crate) struct FlightApi;
 
 #[tonic::async_trait]
 impl FlightService for FlightApi {

@@ -24,13 +24,13 @@ fn alerts_api(version: Option<MetabaseVersion>) -> AlertsApi {
 }
 
 /// The GatewayService handlers.
-pub struct GatewayApi {
+pub(crate) struct GatewayApi {
     state: Arc<GatewayState>,
 }
 
 impl GatewayApi {
     /// Returns the service over the shared state.
-    pub fn new(state: Arc<GatewayState>) -> Self {
+    pub(crate) fn new(state: Arc<GatewayState>) -> Self {
         GatewayApi { state }
     }
 }

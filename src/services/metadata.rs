@@ -38,7 +38,7 @@ async fn checked_field(call: &CallContext, id: i64) -> Result<crate::metabase::m
 
 /// The MetadataService handlers.
 #[derive(Debug, Default)]
-pub struct MetadataApi;
+pub(crate) struct MetadataApi;
 
 #[tonic::async_trait]
 impl MetadataService for MetadataApi {

@@ -21,20 +21,20 @@ use std::collections::HashMap;
 
 use tonic::Status;
 
-pub use self::alerts::AlertApi;
-pub use self::audit::AuditApi;
-pub use self::cards::CardApi;
-pub use self::collections::CollectionApi;
-pub use self::dashboards::DashboardApi;
-pub use self::databases::DatabaseApi;
-pub use self::dataset::DatasetApi;
-pub use self::flight::FlightApi;
-pub use self::gateway::GatewayApi;
-pub use self::metadata::MetadataApi;
-pub use self::notifications::NotificationApi;
-pub use self::permissions::PermissionsApi;
-pub use self::search::SearchApi;
-pub use self::users::UserApi;
+pub(crate) use self::alerts::AlertApi;
+pub(crate) use self::audit::AuditApi;
+pub(crate) use self::cards::CardApi;
+pub(crate) use self::collections::CollectionApi;
+pub(crate) use self::dashboards::DashboardApi;
+pub(crate) use self::databases::DatabaseApi;
+pub(crate) use self::dataset::DatasetApi;
+pub(crate) use self::flight::FlightApi;
+pub(crate) use self::gateway::GatewayApi;
+pub(crate) use self::metadata::MetadataApi;
+pub(crate) use self::notifications::NotificationApi;
+pub(crate) use self::permissions::PermissionsApi;
+pub(crate) use self::search::SearchApi;
+pub(crate) use self::users::UserApi;
 use crate::error::GatewayError;
 use crate::metabase::{
     Card, CollectionId, CollectionKey, CollectionSummary, CollectionTreeNode, Dashboard, KnownVersion, MetabaseClient,
@@ -45,23 +45,23 @@ use crate::narrow::Visibility;
 use crate::policy::CollectionScope;
 
 /// What every handler shares.
-pub struct GatewayState {
+pub(crate) struct GatewayState {
     /// The Metabase client; the clients of callers with their own credential are its siblings.
     pub client: MetabaseClient,
 }
 
 /// The Metabase versions the gateway is tested against.
-pub const TESTED_RANGE: &str = "0.50 to 0.62";
+pub(crate) const TESTED_RANGE: &str = "0.50 to 0.62";
 
 impl GatewayState {
     /// Returns the shared state around a client.
-    pub fn new(client: MetabaseClient) -> Self {
+    pub(crate) fn new(client: MetabaseClient) -> Self {
         GatewayState { client }
     }
 
     /// Reads Metabase's version from `/api/session/properties`, warning outside the tested range;
     /// on failure, returns the version read last.
-    pub async fn refresh_version(&self) -> Option<KnownVersion> {
+    pub(crate) async fn refresh_version(&self) -> Option<KnownVersion> {
         let known = match self.client.refresh_version().await {
             Ok(known) => known,
             Err(error) => {
@@ -141,7 +141,7 @@ pub(crate) fn object_scope(object: &impl Placed, locations: Option<&HashMap<i64,
 
 /// Returns every live collection's location by id, read from the collection tree, for checking
 /// lists against a principal's collection narrowing. Empty when the caller is not narrowed.
-pub async fn collection_locations(call: &CallContext) -> Result<HashMap<i64, String>, Status> {
+pub(crate) async fn collection_locations(call: &CallContext) -> Result<HashMap<i64, String>, Status> {
     if !call.narrows_collections() {
         return Ok(HashMap::new());
     }
@@ -159,7 +159,7 @@ pub async fn collection_locations(call: &CallContext) -> Result<HashMap<i64, Str
 
 /// Returns what the caller may see, for narrowing answers: everything in dry run or when its rule
 /// is not narrowed, else its collections (with the tree's locations) and databases.
-pub async fn visibility(call: &CallContext) -> Result<Visibility, Status> {
+pub(crate) async fn visibility(call: &CallContext) -> Result<Visibility, Status> {
     if call.dry_run {
         return Ok(Visibility::everything());
     }
@@ -171,17 +171,17 @@ pub async fn visibility(call: &CallContext) -> Result<Visibility, Status> {
 }
 
 /// Returns the scope of a collection id, with its ancestry from `locations`.
-pub fn collection_scope(id: Option<i64>, locations: &HashMap<i64, String>) -> CollectionScope {
+pub(crate) fn collection_scope(id: Option<i64>, locations: &HashMap<i64, String>) -> CollectionScope {
     crate::middleware::call::scope(id, id.and_then(|id| locations.get(&id)).map(String::as_str))
 }
 
 /// Returns a closure turning a client error about `subject` into a status.
-pub fn failed(subject: impl Into<String>) -> impl FnOnce(MetabaseError) -> Status {
+pub(crate) fn failed(subject: impl Into<String>) -> impl FnOnce(MetabaseError) -> Status {
     let wrap = GatewayError::metabase(subject);
     move |error| Status::from(wrap(error))
 }
 
 /// Converts a page's `usize` total to the `int32` the protos carry.
-pub fn total_size(total: usize) -> i32 {
+pub(crate) fn total_size(total: usize) -> i32 {
     i32::try_from(total).unwrap_or(i32::MAX)
 }

@@ -69,7 +69,7 @@ async fn visible(call: &CallContext, id: i64) -> Result<upstream::Notification, 
 
 /// The NotificationService handlers.
 #[derive(Debug, Default)]
-pub struct NotificationApi;
+pub(crate) struct NotificationApi;
 
 #[tonic::async_trait]
 impl NotificationService for NotificationApi {

@@ -16,7 +16,7 @@ use crate::pb::v1::{
 
 /// The PermissionsService handlers.
 #[derive(Debug, Default)]
-pub struct PermissionsApi;
+pub(crate) struct PermissionsApi;
 
 #[tonic::async_trait]
 impl PermissionsService for PermissionsApi {

@@ -17,7 +17,7 @@ const SCAN_PAGE: u32 = 1000;
 
 /// The SearchService handlers.
 #[derive(Debug, Default)]
-pub struct SearchApi;
+pub(crate) struct SearchApi;
 
 #[tonic::async_trait]
 impl SearchService for SearchApi {

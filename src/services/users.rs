@@ -15,7 +15,7 @@ use crate::pb::v1::{
 
 /// The UserService handlers.
 #[derive(Debug, Default)]
-pub struct UserApi;
+pub(crate) struct UserApi;
 
 fn status(raw: i32) -> Result<UpstreamStatus, GatewayError> {
     let status = UserStatus::try_from(raw)

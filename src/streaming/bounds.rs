@@ -8,15 +8,15 @@ use tonic::Status;
 use super::columns::ColumnInfo;
 
 /// The most bytes of row data one message carries.
-pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// The most bytes one row may take: a message's room less its framing.
-pub const MAX_ROW_BYTES: usize = MAX_MESSAGE_BYTES - 16 * 1024;
+pub(crate) const MAX_ROW_BYTES: usize = MAX_MESSAGE_BYTES - 16 * 1024;
 /// What a value costs in a message beyond its bytes (tags and lengths), at most.
 const VALUE_OVERHEAD: usize = 12;
 
 /// The size of one row, measured from its cells before it is encoded.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RowSize {
+pub(crate) struct RowSize {
     /// The row's bytes in a message, an upper bound.
     pub bytes: usize,
     /// The widest cell: its column index and bytes.
@@ -25,7 +25,7 @@ pub struct RowSize {
 
 impl RowSize {
     /// Measures a row from the byte length of each cell, in column order.
-    pub fn of(cells: impl IntoIterator<Item = usize>) -> Self {
+    pub(crate) fn of(cells: impl IntoIterator<Item = usize>) -> Self {
         let mut size = RowSize::default();
         for (index, bytes) in cells.into_iter().enumerate() {
             size.bytes += bytes + VALUE_OVERHEAD;
@@ -37,7 +37,7 @@ impl RowSize {
     }
 
     /// Returns RESOURCE_EXHAUSTED when the row cannot fit in one message; `row` counts from 1.
-    pub fn check(&self, columns: &[ColumnInfo], row: u64, subject: &str) -> Result<(), Status> {
+    pub(crate) fn check(&self, columns: &[ColumnInfo], row: u64, subject: &str) -> Result<(), Status> {
         if self.bytes <= MAX_ROW_BYTES {
             return Ok(());
         }
@@ -46,7 +46,7 @@ impl RowSize {
 }
 
 /// Returns the status for a row of at least `bytes` whose widest value is in column `index`.
-pub fn too_wide(columns: &[ColumnInfo], row: u64, index: usize, bytes: usize, subject: &str) -> Status {
+pub(crate) fn too_wide(columns: &[ColumnInfo], row: u64, index: usize, bytes: usize, subject: &str) -> Status {
     let column = columns.get(index).map_or_else(|| format!("number {}", index + 1), |info| info.column.name.clone());
     let column = crate::metabase::safe_text(&column);
     Status::resource_exhausted(format!(
@@ -63,7 +63,7 @@ fn mebibytes(bytes: usize) -> String {
 
 /// Reports whether a row of `row_bytes` must start a new batch: the current one holds rows and
 /// would pass [`MAX_MESSAGE_BYTES`] with it.
-pub fn starts_new_batch(batch_rows: usize, batch_bytes: usize, row_bytes: usize) -> bool {
+pub(crate) fn starts_new_batch(batch_rows: usize, batch_bytes: usize, row_bytes: usize) -> bool {
     batch_rows > 0 && batch_bytes + row_bytes > MAX_MESSAGE_BYTES - 4 * 1024
 }
 

@@ -27,7 +27,7 @@ use crate::middleware::deadline::Deadline;
 use crate::pb::v1::{LimitCause, ResultSource, ResultSummary};
 
 /// A stream of Flight data messages.
-pub type FlightDataStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send>>;
+pub(crate) type FlightDataStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send>>;
 
 fn unencodable(error: ArrowError) -> Status {
     tracing::error!(%error, "a result batch could not be written as arrow ipc");
@@ -44,7 +44,7 @@ fn encode_batch(batch: &RecordBatch) -> Result<FlightData, Status> {
 }
 
 /// Returns the summary as the JSON the last message's `app_metadata` carries.
-pub fn summary_metadata(summary: &ResultSummary, mistyped: u64) -> Value {
+pub(crate) fn summary_metadata(summary: &ResultSummary, mistyped: u64) -> Value {
     let cause =
         LimitCause::try_from(summary.limit_cause).map_or("LIMIT_CAUSE_UNSPECIFIED", |cause| cause.as_str_name());
     let source =
@@ -60,7 +60,7 @@ pub fn summary_metadata(summary: &ResultSummary, mistyped: u64) -> Value {
 }
 
 /// DoGet's encoding: Arrow IPC messages in Flight data.
-pub struct FlightWire;
+pub(crate) struct FlightWire;
 
 impl ResultWire for FlightWire {
     type Encoder = ArrowRows;
@@ -89,7 +89,7 @@ impl ResultWire for FlightWire {
 
 /// Runs a query for DoGet, streaming Arrow record batches from the same producer as RunCard and
 /// RunQuery, bounded by the caller's deadline.
-pub fn record_batches(
+pub(crate) fn record_batches(
     call: &CallContext,
     deadline: Option<Deadline>,
     source: QuerySource,
@@ -102,7 +102,7 @@ pub fn record_batches(
 
 /// Returns the Arrow schema of a query's result, from the column metadata Metabase gives for it
 /// (a card's stored metadata, else a zero-row run), as DoGet's export route types its batches.
-pub async fn result_schema(client: &MetabaseClient, source: &QuerySource) -> Result<Schema, Status> {
+pub(crate) async fn result_schema(client: &MetabaseClient, source: &QuerySource) -> Result<Schema, Status> {
     let Some(columns) = client.queries().columns(source).await else {
         let message = format!("metabase did not say the columns of {}; DoGet reports why", source.subject());
         return Err(GatewayError::Internal { message }.into());
@@ -113,7 +113,7 @@ pub async fn result_schema(client: &MetabaseClient, source: &QuerySource) -> Res
 
 /// Returns the flight of a command: its schema, and one endpoint whose ticket is the command
 /// itself, served by this gateway.
-pub fn flight_info(descriptor: FlightDescriptor, schema: &Schema) -> Result<FlightInfo, Status> {
+pub(crate) fn flight_info(descriptor: FlightDescriptor, schema: &Schema) -> Result<FlightInfo, Status> {
     let ticket = Ticket::new(descriptor.cmd.clone());
     let info = FlightInfo::new().try_with_schema(schema).map_err(unencodable)?;
     Ok(info.with_descriptor(descriptor).with_endpoint(FlightEndpoint::new().with_ticket(ticket)).with_ordered(true))
@@ -122,7 +122,7 @@ pub fn flight_info(descriptor: FlightDescriptor, schema: &Schema) -> Result<Flig
 /// Returns a saved question as ListFlights lists it: its command (`{"card_id": N}`), the schema of
 /// its stored result metadata (empty when Metabase has none), and its id and name as
 /// `app_metadata`.
-pub fn card_flight(card: &Card) -> Result<FlightInfo, Status> {
+pub(crate) fn card_flight(card: &Card) -> Result<FlightInfo, Status> {
     let columns: Vec<ColumnInfo> = card.result_metadata.iter().flatten().map(ColumnInfo::from_metabase).collect();
     let command = crate::convert::flight::FlightCommand::for_card(card.id.0);
     let info = flight_info(FlightDescriptor::new_cmd(command), &schema(&columns))?;

@@ -6,13 +6,13 @@ use serde_json::{Map, Value, json};
 use crate::pb::v1::{LimitCause, ResultSource, ResultSummary};
 
 /// Metabase's default cap on rows from its JSON query route (for queries without aggregation).
-pub const INTERACTIVE_ROW_LIMIT: u64 = 2_000;
+pub(crate) const INTERACTIVE_ROW_LIMIT: u64 = 2_000;
 /// Metabase's cap on rows in an export: one less than Excel's row count.
-pub const EXPORT_ROW_LIMIT: u64 = 1_048_575;
+pub(crate) const EXPORT_ROW_LIMIT: u64 = 1_048_575;
 
 /// The row limit a call runs under and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowLimit {
+pub(crate) struct RowLimit {
     /// The most rows to send, if limited.
     pub rows: Option<u64>,
     /// Who set it.
@@ -21,7 +21,7 @@ pub struct RowLimit {
 
 impl RowLimit {
     /// Combines the caller's `max_rows` (0 is unlimited) with the policy's; the smaller wins.
-    pub fn new(caller_max_rows: i64, policy_max_rows: Option<u64>) -> Self {
+    pub(crate) fn new(caller_max_rows: i64, policy_max_rows: Option<u64>) -> Self {
         let caller = u64::try_from(caller_max_rows).ok().filter(|rows| *rows > 0);
         match (caller, policy_max_rows) {
             (Some(caller), Some(policy)) if policy < caller => {
@@ -35,7 +35,7 @@ impl RowLimit {
 
     /// Returns the route: the JSON query route while the limit fits Metabase's interactive cap,
     /// the export route (up to 1,048,575 rows) beyond it.
-    pub fn source(&self) -> ResultSource {
+    pub(crate) fn source(&self) -> ResultSource {
         match self.rows {
             Some(rows) if rows <= INTERACTIVE_ROW_LIMIT => ResultSource::JsonQuery,
             _ => ResultSource::Export,
@@ -44,7 +44,7 @@ impl RowLimit {
 
     /// Returns the summary for `row_count` rows sent. Hitting a limit exactly counts as reaching
     /// it, as Metabase flags a result of exactly its cap as truncated.
-    pub fn summary(
+    pub(crate) fn summary(
         &self,
         row_count: u64,
         source: ResultSource,
@@ -92,7 +92,7 @@ fn limit_holder(query: &mut Value) -> Option<&mut Map<String, Value>> {
 /// Returns a copy of an ad-hoc query that returns at most `rows` rows: legacy MBQL's
 /// `query.limit`, or MBQL 5's last stage's `limit`, becomes the smaller of its own and `rows`.
 /// Returns `None` for native SQL (also as MBQL 5's last stage) and for shapes it does not know.
-pub fn limited_query(query: &Value, rows: u64) -> Option<Value> {
+pub(crate) fn limited_query(query: &Value, rows: u64) -> Option<Value> {
     let mut limited = query.clone();
     let holder = limit_holder(&mut limited)?;
     let own = holder.get("limit").and_then(Value::as_u64);

@@ -29,7 +29,7 @@ const MAX_ERROR_TEXT: usize = 256 * 1024;
 /// How one wire encoding frames a result stream: the encoder of its row batches and the message
 /// for the header, for a batch and for the summary. Every message is built on the producer's
 /// task, so the caller's task only writes.
-pub trait ResultWire: 'static {
+pub(crate) trait ResultWire: 'static {
     /// Builds the row batches.
     type Encoder: BatchEncoder<Batch: Send> + Send;
     /// One message of the stream.
@@ -45,7 +45,7 @@ pub trait ResultWire: 'static {
 }
 
 /// RunCard's and RunQuery's encoding: protobuf `QueryResultChunk`s.
-pub struct ProtobufWire;
+pub(crate) struct ProtobufWire;
 
 impl ResultWire for ProtobufWire {
     type Encoder = ProtobufRows;
@@ -69,7 +69,7 @@ impl ResultWire for ProtobufWire {
 }
 
 /// The channel end the producer writes to; a send fails once the caller has gone.
-pub type ChunkSender<M> = Sender<Result<M, Status>>;
+pub(crate) type ChunkSender<M> = Sender<Result<M, Status>>;
 
 /// Sends one message; `Err(None)` tells the producer to stop quietly: the caller has gone, or the
 /// message was a status that ends the stream.
@@ -82,7 +82,7 @@ async fn send<M>(sender: &ChunkSender<M>, message: Result<M, Status>) -> Result<
 
 /// Runs a query to completion into `sender`: header, row batches, summary, or an error status.
 /// The rows sent are noted on the call for its audit event.
-pub async fn produce<W: ResultWire>(
+pub(crate) async fn produce<W: ResultWire>(
     call: CallContext,
     source: QuerySource,
     limit: RowLimit,

@@ -12,10 +12,10 @@ use crate::rpcs::{RpcFacts, facts_for};
 
 /// The `rpc.method` label of every path that is not in the table of RPCs, so that callers who
 /// invent method names cannot create new metric series.
-pub const UNKNOWN_RPC: &str = "unknown";
+pub(crate) const UNKNOWN_RPC: &str = "unknown";
 
 /// The instruments.
-pub struct Metrics {
+pub(crate) struct Metrics {
     rpc_calls: Counter<u64>,
     rpc_duration: Histogram<f64>,
     rows_streamed: Counter<u64>,
@@ -24,7 +24,7 @@ pub struct Metrics {
 }
 
 /// Returns the instruments, created on first use.
-pub fn metrics() -> &'static Metrics {
+pub(crate) fn metrics() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(|| {
         let meter = opentelemetry::global::meter("metabase-grpc");
@@ -53,7 +53,7 @@ pub fn metrics() -> &'static Metrics {
 
 impl Metrics {
     /// Counts one finished RPC, given its full gRPC path, labelled by [`rpc_label`].
-    pub fn rpc(&self, path: &str, code: &str, seconds: f64) {
+    pub(crate) fn rpc(&self, path: &str, code: &str, seconds: f64) {
         let attributes =
             [KeyValue::new("rpc.method", rpc_label(path)), KeyValue::new("rpc.grpc.status_code", code.to_owned())];
         self.rpc_calls.add(1, &attributes);
@@ -62,17 +62,17 @@ impl Metrics {
 
     /// Counts audit events by what became of them: `written`, `dropped` (the best-effort queue was
     /// full) or `failed` (the store refused a durable event, whose change was then refused).
-    pub fn audit_events(&self, outcome: &'static str, count: u64) {
+    pub(crate) fn audit_events(&self, outcome: &'static str, count: u64) {
         self.audit_events.add(count, &[KeyValue::new("outcome", outcome)]);
     }
 
     /// Counts rows sent.
-    pub fn rows(&self, rows: u64) {
+    pub(crate) fn rows(&self, rows: u64) {
         self.rows_streamed.add(rows, &[]);
     }
 
     /// Counts one policy decision.
-    pub fn decision(&self, capability: &str, outcome: &str) {
+    pub(crate) fn decision(&self, capability: &str, outcome: &str) {
         self.policy_decisions.add(
             1,
             &[KeyValue::new("capability", capability.to_owned()), KeyValue::new("outcome", outcome.to_owned())],
@@ -82,7 +82,7 @@ impl Metrics {
 
 /// Returns the `rpc.method` label of a full gRPC path: the RPC's short name
 /// (`CardService/GetCard`) when the table of RPCs has it, else [`UNKNOWN_RPC`].
-pub fn rpc_label(path: &str) -> &'static str {
+pub(crate) fn rpc_label(path: &str) -> &'static str {
     facts_for(path).map_or(UNKNOWN_RPC, RpcFacts::short_name)
 }
 

@@ -17,6 +17,6 @@ impl Extractor for HeaderExtractor<'_> {
 }
 
 /// Returns the trace context a request carries (`traceparent`, `tracestate`).
-pub fn extract(headers: &http::HeaderMap) -> Context {
+pub(crate) fn extract(headers: &http::HeaderMap) -> Context {
     opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
 }

@@ -6,6 +6,7 @@
 //! requests; handlers build paths, query strings and bodies, and decode [`models`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod alerts;
 pub mod cards;

@@ -5,6 +5,7 @@
 //! not Metabase. It depends on nothing in the gateway, and the gateway never depends on it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 #![recursion_limit = "256"]
 
 pub mod catalog;

@@ -27,7 +27,7 @@ use self::walk::{At, Obj, integer};
 
 /// What a query really does, as the inspector found it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct QueryFacts {
+pub(crate) struct QueryFacts {
     /// Whether any part of the query is native SQL (a native top level, a native stage, a native
     /// source query, at any depth).
     pub native: bool,
@@ -47,7 +47,7 @@ impl QueryFacts {
     /// Returns a phrase for audit sentences: `native SQL on database 1`, `an MBQL query on
     /// database 1 reading saved question 9`, `an MBQL query on database 1 reading saved questions
     /// 9 and 12`, `native SQL on databases 1 and 2 using snippet name "x"`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut phrase = if self.native { "native SQL".to_owned() } else { "an MBQL query".to_owned() };
         let parts = [
             ("on", "database", "databases", self.databases.iter().map(i64::to_string).collect::<Vec<_>>()),
@@ -80,7 +80,7 @@ fn listed(items: &[String]) -> String {
 /// native SQL text or more than 64 characters of any key or value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct InspectError {
+pub(crate) struct InspectError {
     /// Where in the query the problem is, as a JSON path like `query.source-query.joins[1]`
     /// (empty for the top level).
     pub path: String,
@@ -90,7 +90,7 @@ pub struct InspectError {
 
 /// Inspects a whole dataset query, as sent to POST /api/dataset or stored as a card's
 /// dataset_query, and returns what it does, or why it is not understood.
-pub fn inspect(query: &Value) -> Result<QueryFacts, InspectError> {
+pub(crate) fn inspect(query: &Value) -> Result<QueryFacts, InspectError> {
     let top = Obj::read(query, &At::root())?;
     let mut facts = QueryFacts::default();
     // `stages` marks MBQL 5; a legacy key beside it is denied there, not guessed around.

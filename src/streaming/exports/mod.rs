@@ -41,7 +41,7 @@ pub(super) fn held_to(source: QuerySource, format: ExportFormat, limit: RowLimit
 
 /// Streams an export into `sender`, cut at `limit` (csv and json). The rows sent and the limit
 /// that cut them are noted on the call however the stream ends.
-pub async fn produce(
+pub(crate) async fn produce(
     call: CallContext,
     source: QuerySource,
     format: ExportFormat,

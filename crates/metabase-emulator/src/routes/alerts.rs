@@ -111,7 +111,7 @@ fn alert_json(state: &AppState, notification: &Notification) -> Value {
 }
 
 /// `GET /api/alert`: for non-admins `user_id` is forced to the caller.
-pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let archived = params.boolean("archived", false)?;
     let requested_user = params.positive_int("user_id")?;
     let user_filter = if caller.is_superuser { requested_user } else { Some(caller.user_id) };
@@ -130,7 +130,7 @@ pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: P
 }
 
 /// `GET /api/alert/:id`: `:id` is a notification id.
-pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     let state = context.state();
     let alert = state.notifications.get(&id).filter(|alert| alert.card_id().is_some()).ok_or(ApiError::NotFound)?;
@@ -141,7 +141,11 @@ pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(i
 }
 
 /// `DELETE /api/alert/:id/subscription`: unsubscribes the caller; 204.
-pub async fn unsubscribe(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn unsubscribe(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = positive_id("id", &id)?;
     let mut state = context.state();
     let alert = state.notifications.get(&id).cloned().ok_or(ApiError::NotFound)?;

@@ -19,7 +19,7 @@ const FILTERS: &[&str] =
     &["all", "mine", "bookmarked", "database", "table", "archived", "using_model", "using_segment"];
 
 /// Finds a card by integer id or 21-character entity id.
-pub fn find_card(state: &AppState, raw: &str) -> Result<i64, ApiError> {
+pub(super) fn find_card(state: &AppState, raw: &str) -> Result<i64, ApiError> {
     if raw.len() == 21 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return state.cards.values().find(|card| card.entity_id == raw).map(|card| card.id).ok_or(ApiError::NotFound);
     }
@@ -29,7 +29,7 @@ pub fn find_card(state: &AppState, raw: &str) -> Result<i64, ApiError> {
 
 /// Returns a query's result columns as Metabase stores them on a saved card (null when the query
 /// cannot be described).
-pub fn result_metadata(context: &Context, query: &Value) -> Value {
+pub(super) fn result_metadata(context: &Context, query: &Value) -> Value {
     match crate::query::describe(query, &context.catalog, &context.database_path) {
         Ok(columns) => {
             Value::Array(columns.iter().map(crate::query::columns::ResultColumn::to_metadata_json).collect())
@@ -39,7 +39,7 @@ pub fn result_metadata(context: &Context, query: &Value) -> Value {
 }
 
 /// `GET /api/card`.
-pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let filter = params.get("f").unwrap_or("all");
     if !FILTERS.contains(&filter) {
         return Err(ApiError::invalid("f", &format!("enum of {}", FILTERS.join(", ")), &json!(filter)));
@@ -85,7 +85,7 @@ pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: P
 }
 
 /// `GET /api/card/:id`.
-pub async fn get_one(
+pub(super) async fn get_one(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -151,7 +151,7 @@ fn optional_list(body: &Body, key: &str) -> Result<Value, ApiError> {
 }
 
 /// `POST /api/card`.
-pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     let mut errors = Map::new();
     let mut specific = Map::new();
     for (key, description) in
@@ -242,7 +242,7 @@ pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: B
 }
 
 /// `PUT /api/card/:id`.
-pub async fn update(
+pub(super) async fn update(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -351,7 +351,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/card/:id`: a hard delete, 204.
-pub async fn remove(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn remove(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     let mut state = context.state();
     let card = state.cards.get(&id).cloned().ok_or(ApiError::NotFound)?;

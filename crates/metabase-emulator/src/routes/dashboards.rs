@@ -28,7 +28,7 @@ fn find_dashboard(state: &AppState, raw: &str) -> Result<i64, ApiError> {
 }
 
 /// `GET /api/dashboard` (deprecated upstream, still served).
-pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let filter = params.get("f").unwrap_or("all");
     if !["all", "mine", "archived"].contains(&filter) {
         return Err(ApiError::invalid("f", "nullable enum of all, mine, archived", &json!(filter)));
@@ -51,7 +51,7 @@ pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: P
 }
 
 /// `GET /api/dashboard/:id`.
-pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let state = context.state();
     let id = find_dashboard(&state, &id)?;
     let dashboard = state.dashboards.get(&id).ok_or(ApiError::NotFound)?;
@@ -62,7 +62,7 @@ pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(i
 }
 
 /// `POST /api/dashboard`.
-pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     let name = body.required_string("name")?;
     let collection_id = body.optional_positive_int("collection_id")?;
     let collection_position = body.optional_positive_int("collection_position")?;
@@ -204,7 +204,7 @@ fn apply_dashcards(
 }
 
 /// `PUT /api/dashboard/:id`.
-pub async fn update(
+pub(super) async fn update(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -304,7 +304,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/dashboard/:id`: a hard delete, 204.
-pub async fn remove(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn remove(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     let mut state = context.state();
     let dashboard = state.dashboards.get(&id).cloned().ok_or(ApiError::NotFound)?;

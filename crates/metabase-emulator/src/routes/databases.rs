@@ -15,7 +15,7 @@ use crate::http::{ApiError, ApiResult, Body, Caller, Params, json_response, posi
 use crate::state::{AppState, Database, now};
 
 /// The mask Metabase puts in place of secret connection details.
-pub const SECRET_MASK: &str = "**MetabasePass**";
+pub(super) const SECRET_MASK: &str = "**MetabasePass**";
 
 const ENGINES: &[&str] = &[
     "h2",
@@ -137,7 +137,7 @@ fn include_param(params: &Params) -> Result<Option<&str>, ApiError> {
 }
 
 /// `GET /api/database`: `{"data": [...], "total": n}`.
-pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let include = include_param(&params)?.map(|_| "tables");
     let state = context.state();
     let data: Vec<Value> = state
@@ -151,7 +151,7 @@ pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: P
 }
 
 /// `GET /api/database/:id`.
-pub async fn get_one(
+pub(super) async fn get_one(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -201,7 +201,7 @@ fn test_connection(engine: &str, details: &Map<String, Value>) -> Result<(), Api
 }
 
 /// `POST /api/database`: superuser only; tests the connection first.
-pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     if !caller.is_superuser {
         return Err(ApiError::Forbidden);
     }
@@ -241,7 +241,7 @@ pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: B
 }
 
 /// `PUT /api/database/:id`: sending back `**MetabasePass**` keeps the stored secret.
-pub async fn update(
+pub(super) async fn update(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -304,7 +304,11 @@ pub async fn update(
 }
 
 /// `POST /api/database/:id/sync_schema`: 200 `{"status":"ok"}`; 422 when the connection fails.
-pub async fn sync_schema(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn sync_schema(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = positive_id("id", &id)?;
     let state = context.state();
     let database = state.databases.get(&id).ok_or(ApiError::NotFound)?;
@@ -319,7 +323,7 @@ pub async fn sync_schema(State(context): State<Arc<Context>>, caller: Caller, Pa
 }
 
 /// `DELETE /api/database/:id`: superuser only, 204.
-pub async fn remove(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn remove(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     if !caller.is_superuser {
         return Err(ApiError::Forbidden);

@@ -122,7 +122,7 @@ fn stream_api(context: Arc<Context>, planned: Planned, query_context: &'static s
 }
 
 /// `POST /api/dataset`.
-pub async fn adhoc_query(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn adhoc_query(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     let query = Value::Object(body.map);
     let planned = plan_adhoc(&context, caller, &query)?;
     Ok(stream_api(context, planned, "ad-hoc", false))
@@ -163,7 +163,7 @@ fn list_parameter(body: &Body) -> Result<Value, ApiError> {
 }
 
 /// `POST /api/card/:id/query`.
-pub async fn card_query(
+pub(super) async fn card_query(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -248,7 +248,7 @@ fn stream_export(
 }
 
 /// `POST /api/dataset/:export-format`, with a JSON body or a form body (`query=<json>`).
-pub async fn adhoc_export(
+pub(super) async fn adhoc_export(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(format): Path<String>,
@@ -265,7 +265,7 @@ pub async fn adhoc_export(
 }
 
 /// `POST /api/card/:id/query/:export-format`; the id must be an integer here.
-pub async fn card_export(
+pub(super) async fn card_export(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path((id, format)): Path<(String, String)>,

@@ -136,7 +136,7 @@ fn readable_table<'a>(
 }
 
 /// `GET /api/table`: every table of every database the caller can see, each with its `db`.
-pub async fn list_tables(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
+pub(super) async fn list_tables(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
     let state = context.state();
     if !state.can_view_database(caller.user_id, SAMPLE_DATABASE_ID) {
         return Ok(json_response(StatusCode::OK, &json!([])));
@@ -157,7 +157,11 @@ pub async fn list_tables(State(context): State<Arc<Context>>, caller: Caller) ->
 }
 
 /// `GET /api/table/:id`: the table with its `db` and `pk_field`.
-pub async fn get_table(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_table(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let state = context.state();
     let table = readable_table(&context, &state, caller, &id)?;
     let mut rendered = table_json(&state, table, false);
@@ -171,7 +175,7 @@ pub async fn get_table(State(context): State<Arc<Context>>, caller: Caller, Path
 
 /// `GET /api/table/:id/query_metadata`: the table, its `db`, its fields with their FK targets,
 /// and its (empty) segments and metrics.
-pub async fn table_query_metadata(
+pub(super) async fn table_query_metadata(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -190,7 +194,7 @@ pub async fn table_query_metadata(
 }
 
 /// `PUT /api/table/:id`: changes the display keys (superuser), answers the table.
-pub async fn update_table(
+pub(super) async fn update_table(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -217,7 +221,7 @@ pub async fn update_table(
 }
 
 /// `PUT /api/table/:id/fields/order`: a JSON array of every field id, in the wanted order.
-pub async fn update_field_order(
+pub(super) async fn update_field_order(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -245,7 +249,7 @@ pub async fn update_field_order(
 }
 
 /// `GET /api/database/:id/metadata`: the database with every table and each table's fields.
-pub async fn database_metadata(
+pub(super) async fn database_metadata(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -283,7 +287,7 @@ fn schema_names(database_id: i64) -> Vec<&'static str> {
 }
 
 /// `GET /api/database/:id/schemas`: the schema names, sorted.
-pub async fn schemas(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn schemas(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     let state = context.state();
     state.databases.get(&id).ok_or(ApiError::NotFound)?;
@@ -294,7 +298,7 @@ pub async fn schemas(State(context): State<Arc<Context>>, caller: Caller, Path(i
 }
 
 /// `GET /api/database/:id/schema/:schema`: the tables of one schema; 404 when it has none.
-pub async fn schema_tables(
+pub(super) async fn schema_tables(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path((id, schema)): Path<(String, String)>,
@@ -329,7 +333,11 @@ fn readable_field<'a>(
 
 /// `GET /api/field/:id`: the field with its `table` (and the table's `db`), FK `target`,
 /// `dimensions` and `name_field`.
-pub async fn get_field(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_field(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let state = context.state();
     let (table, field) = readable_field(&context, &state, caller, &id)?;
     let mut rendered = hydrated_field(&context, &state, field);
@@ -342,7 +350,7 @@ pub async fn get_field(State(context): State<Arc<Context>>, caller: Caller, Path
 }
 
 /// `PUT /api/field/:id`: changes the display and typing keys (superuser), answers the field.
-pub async fn update_field(
+pub(super) async fn update_field(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -400,7 +408,11 @@ fn distinct_values(context: &Context, table: &TableDef, field: &FieldDef) -> Res
 
 /// `GET /api/field/:id/values`: `{field_id, values: [[v], ...], has_more_values}`; empty for a
 /// field whose values Metabase does not list.
-pub async fn field_values(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn field_values(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let (table, field, listed) = {
         let state = context.state();
         let (table, field) = readable_field(&context, &state, caller, &id)?;

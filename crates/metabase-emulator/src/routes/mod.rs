@@ -57,10 +57,10 @@ const AUTH_PREFIXES: &[&str] = &[
 ];
 
 /// The emulator's HTTP service: the router behind trailing-slash normalisation.
-pub type EmulatorService = axum::routing::IntoMakeService<MapRequest<Router, fn(Request) -> Request>>;
+pub(crate) type EmulatorService = axum::routing::IntoMakeService<MapRequest<Router, fn(Request) -> Request>>;
 
 /// Builds the emulator's HTTP service.
-pub fn router(context: Arc<Context>) -> EmulatorService {
+pub(crate) fn router(context: Arc<Context>) -> EmulatorService {
     let api = Router::new()
         .route("/api/health", get(session::health))
         .route("/livez", get(session::health))
@@ -124,7 +124,7 @@ pub fn router(context: Arc<Context>) -> EmulatorService {
 }
 
 /// Fills in the seeded cards' `result_metadata`, as Metabase computed it when they were saved.
-pub fn describe_seeded_cards(context: &Context) {
+pub(crate) fn describe_seeded_cards(context: &Context) {
     let queries: Vec<(i64, serde_json::Value)> =
         context.state().cards.values().map(|card| (card.id, card.dataset_query.clone())).collect();
     for (id, query) in queries {

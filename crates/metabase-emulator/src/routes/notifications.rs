@@ -97,7 +97,7 @@ pub(super) fn readable(state: &AppState, caller: Caller, notification: &Notifica
 
 /// `GET /api/notification`: filters `creator_id`, `recipient_id`, `creator_or_recipient_id`,
 /// `card_id`, `payload_type` and `include_inactive` (active ones only by default).
-pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let creator = params.positive_int("creator_id")?;
     let recipient = params.positive_int("recipient_id")?;
     let creator_or_recipient = params.positive_int("creator_or_recipient_id")?;
@@ -129,7 +129,7 @@ pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: P
 }
 
 /// `GET /api/notification/:id`.
-pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     let state = context.state();
     let notification = state.notifications.get(&id).ok_or(ApiError::NotFound)?;
@@ -304,7 +304,7 @@ fn card_payload(
 }
 
 /// `POST /api/notification`: creates a notification with its subscriptions and handlers.
-pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     let payload_type = string_in(&body.map, "payload_type", PAYLOAD_TYPES)?
         .ok_or_else(|| ApiError::missing("payload_type", "enum of notification/card, ..."))?;
     let mut state = context.state();
@@ -345,7 +345,7 @@ pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: B
 
 /// `PUT /api/notification/:id`: the body is the whole notification; subscriptions, handlers and
 /// recipients are diffed by id (see the module documentation).
-pub async fn update(
+pub(super) async fn update(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -381,7 +381,11 @@ pub async fn update(
 
 /// `POST /api/notification/:id/unsubscribe`: removes the caller from the recipients; 403 when
 /// the caller is not one of them; 204.
-pub async fn unsubscribe(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn unsubscribe(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = positive_id("id", &id)?;
     let mut state = context.state();
     let notification = state.notifications.get(&id).ok_or(ApiError::NotFound)?;
@@ -405,7 +409,7 @@ pub(super) fn remove_recipient(state: &mut AppState, id: i64, user_id: i64) {
 }
 
 /// `POST /api/notification/:id/send`: sends it now (the emulator records the send); 204.
-pub async fn send(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn send(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     let mut state = context.state();
     let notification = state.notifications.get(&id).ok_or(ApiError::NotFound)?;

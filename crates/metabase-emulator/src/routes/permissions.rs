@@ -54,7 +54,7 @@ fn members(state: &AppState, group_id: i64) -> Vec<Value> {
 }
 
 /// `GET /api/permissions/group`.
-pub async fn list_groups(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn list_groups(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     require_superuser(caller)?;
     let paging = params.paging()?;
     let state = context.state();
@@ -65,7 +65,11 @@ pub async fn list_groups(State(context): State<Arc<Context>>, caller: Caller, pa
 }
 
 /// `GET /api/permissions/group/:id`.
-pub async fn get_group(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_group(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = positive_id("id", &id)?;
     require_superuser(caller)?;
     let state = context.state();
@@ -79,7 +83,7 @@ pub async fn get_group(State(context): State<Arc<Context>>, caller: Caller, Path
 }
 
 /// `POST /api/permissions/group`.
-pub async fn create_group(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn create_group(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     require_superuser(caller)?;
     let name = body.required_string("name")?;
     let mut state = context.state();
@@ -93,7 +97,7 @@ pub async fn create_group(State(context): State<Arc<Context>>, caller: Caller, b
 }
 
 /// `PUT /api/permissions/group/:id`.
-pub async fn update_group(
+pub(super) async fn update_group(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -120,7 +124,11 @@ pub async fn update_group(
 }
 
 /// `DELETE /api/permissions/group/:id`: 204.
-pub async fn delete_group(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn delete_group(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = positive_id("id", &id)?;
     require_superuser(caller)?;
     let mut state = context.state();
@@ -140,7 +148,7 @@ pub async fn delete_group(State(context): State<Arc<Context>>, caller: Caller, P
 }
 
 /// `GET /api/permissions/membership`: `{"<user-id>": [membership...]}`.
-pub async fn list_memberships(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
+pub(super) async fn list_memberships(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
     require_superuser(caller)?;
     let state = context.state();
     let mut by_user: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -156,7 +164,7 @@ pub async fn list_memberships(State(context): State<Arc<Context>>, caller: Calle
 const ALL_USERS_MESSAGE: &str = "You cannot add or remove users to/from the 'All Users' group.";
 
 /// `POST /api/permissions/membership`: returns the group's full member list.
-pub async fn add_member(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn add_member(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     require_superuser(caller)?;
     let group_id = body
         .optional_positive_int("group_id")?
@@ -180,7 +188,11 @@ pub async fn add_member(State(context): State<Arc<Context>>, caller: Caller, bod
 }
 
 /// `DELETE /api/permissions/membership/:id`: 204.
-pub async fn remove_member(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn remove_member(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = positive_id("id", &id)?;
     require_superuser(caller)?;
     let mut state = context.state();
@@ -236,7 +248,7 @@ fn graph_json(state: &AppState, only: Option<&[i64]>) -> Value {
 }
 
 /// `GET /api/permissions/graph`.
-pub async fn graph(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
+pub(super) async fn graph(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
     require_superuser(caller)?;
     let state = context.state();
     Ok(json_response(StatusCode::OK, &graph_json(&state, None)))
@@ -246,7 +258,7 @@ const STALE_GRAPH: &str =
     "Looks like someone else edited the permissions and your data is out of date. Please fetch new data and try again.";
 
 /// `PUT /api/permissions/graph`: revision-checked, applies the partial graph.
-pub async fn update_graph(
+pub(super) async fn update_graph(
     State(context): State<Arc<Context>>,
     caller: Caller,
     params: Params,

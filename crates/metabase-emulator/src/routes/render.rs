@@ -10,7 +10,7 @@ use crate::state::{Access, AppState, Card, Collection, DashCard, Dashboard, Dash
 
 /// Returns a user as the caller may see it: admins and the user themself see every column;
 /// others see the short form.
-pub fn user(state: &AppState, user: &User, caller: Caller) -> Value {
+pub(super) fn user(state: &AppState, user: &User, caller: Caller) -> Value {
     if !caller.is_superuser && caller.user_id != user.id {
         return json!({
             "id": user.id, "email": user.email, "first_name": user.first_name,
@@ -38,14 +38,14 @@ pub fn user(state: &AppState, user: &User, caller: Caller) -> Value {
 }
 
 /// Adds `personal_collection_id` and `group_ids`, as admin lists and the current user carry.
-pub fn with_groups(state: &AppState, mut rendered: Value, user_id: i64) -> Value {
+pub(super) fn with_groups(state: &AppState, mut rendered: Value, user_id: i64) -> Value {
     rendered["personal_collection_id"] = json!(state.personal_collection_id(user_id));
     rendered["group_ids"] = json!(state.group_ids(user_id));
     rendered
 }
 
 /// Returns the user map hydrated as `creator` on cards and dashboards.
-pub fn creator(state: &AppState, user_id: i64) -> Value {
+pub(super) fn creator(state: &AppState, user_id: i64) -> Value {
     let Some(user) = state.users.get(&user_id) else {
         return Value::Null;
     };
@@ -57,7 +57,7 @@ pub fn creator(state: &AppState, user_id: i64) -> Value {
 }
 
 /// Returns `last-edit-info` for an object last edited by `user_id` at `timestamp`.
-pub fn last_edit_info(state: &AppState, user_id: i64, timestamp: &str) -> Value {
+pub(super) fn last_edit_info(state: &AppState, user_id: i64, timestamp: &str) -> Value {
     let user = state.users.get(&user_id);
     json!({
         "id": user_id,
@@ -69,12 +69,12 @@ pub fn last_edit_info(state: &AppState, user_id: i64, timestamp: &str) -> Value 
 }
 
 /// Returns a URL slug for a collection name.
-pub fn slug(name: &str) -> String {
+pub(super) fn slug(name: &str) -> String {
     name.to_lowercase().chars().map(|character| if character.is_alphanumeric() { character } else { '_' }).collect()
 }
 
 /// Returns the collection's stored columns.
-pub fn collection_columns(collection: &Collection) -> Map<String, Value> {
+pub(super) fn collection_columns(collection: &Collection) -> Map<String, Value> {
     let value = json!({
         "authority_level": collection.authority_level,
         "description": collection.description,
@@ -97,7 +97,7 @@ pub fn collection_columns(collection: &Collection) -> Map<String, Value> {
 }
 
 /// Returns the virtual root collection.
-pub fn root_collection(state: &AppState, caller: Caller) -> Value {
+pub(super) fn root_collection(state: &AppState, caller: Caller) -> Value {
     json!({
         "name": "Our analytics",
         "id": "root",
@@ -114,7 +114,7 @@ pub fn root_collection(state: &AppState, caller: Caller) -> Value {
 }
 
 /// Returns a collection in its detail form, as `GET /api/collection/:id` serves it.
-pub fn collection_detail(state: &AppState, collection: &Collection, caller: Caller) -> Value {
+pub(super) fn collection_detail(state: &AppState, collection: &Collection, caller: Caller) -> Value {
     let mut map = collection_columns(collection);
     let ancestors: Vec<Value> = collection
         .ancestor_ids()
@@ -142,7 +142,7 @@ pub fn collection_detail(state: &AppState, collection: &Collection, caller: Call
 }
 
 /// Returns the collection hydrated onto a card or dashboard (the root when there is none).
-pub fn hydrated_collection(state: &AppState, collection_id: Option<i64>, caller: Caller) -> Value {
+pub(super) fn hydrated_collection(state: &AppState, collection_id: Option<i64>, caller: Caller) -> Value {
     match collection_id.and_then(|id| state.collections.get(&id)) {
         Some(collection) => {
             let mut map = collection_columns(collection);
@@ -155,12 +155,16 @@ pub fn hydrated_collection(state: &AppState, collection_id: Option<i64>, caller:
 }
 
 /// Returns where an object appears to be: the Trash when it was archived directly.
-pub fn presented_collection_id(state: &AppState, collection_id: Option<i64>, archived_directly: bool) -> Option<i64> {
+pub(super) fn presented_collection_id(
+    state: &AppState,
+    collection_id: Option<i64>,
+    archived_directly: bool,
+) -> Option<i64> {
     if archived_directly { Some(state.trash_collection_id()) } else { collection_id }
 }
 
 /// Returns a card with its hydrations. `legacy` converts `dataset_query` to MBQL 4.
-pub fn card(state: &AppState, card: &Card, caller: Caller, legacy: bool) -> Value {
+pub(super) fn card(state: &AppState, card: &Card, caller: Caller, legacy: bool) -> Value {
     let can_write = state.card_access(caller.user_id, card) == Access::Write;
     let dashboard_count = state
         .dashboards
@@ -233,7 +237,7 @@ pub fn card(state: &AppState, card: &Card, caller: Caller, legacy: bool) -> Valu
 }
 
 /// Returns a dashcard, with its card hydrated (or `{"id": n}` when the caller cannot read it).
-pub fn dashcard(state: &AppState, dashboard_id: i64, dashcard: &DashCard, caller: Caller) -> Value {
+pub(super) fn dashcard(state: &AppState, dashboard_id: i64, dashcard: &DashCard, caller: Caller) -> Value {
     let card_value = match dashcard.card_id.and_then(|id| state.cards.get(&id)) {
         Some(card_row) if state.card_access(caller.user_id, card_row) != Access::None => {
             let mut rendered = card(state, card_row, caller, false);
@@ -266,7 +270,7 @@ pub fn dashcard(state: &AppState, dashboard_id: i64, dashcard: &DashCard, caller
 }
 
 /// Returns a dashboard tab.
-pub fn tab(dashboard_id: i64, tab: &DashboardTab) -> Value {
+pub(super) fn tab(dashboard_id: i64, tab: &DashboardTab) -> Value {
     json!({
         "id": tab.id, "dashboard_id": dashboard_id, "name": tab.name, "position": tab.position,
         "entity_id": tab.entity_id, "created_at": tab.created_at, "updated_at": tab.updated_at
@@ -274,7 +278,7 @@ pub fn tab(dashboard_id: i64, tab: &DashboardTab) -> Value {
 }
 
 /// Returns a dashboard's columns plus `creator` and `last-edit-info`, as the list serves it.
-pub fn dashboard_summary(state: &AppState, dashboard: &Dashboard, caller: Caller) -> Value {
+pub(super) fn dashboard_summary(state: &AppState, dashboard: &Dashboard, caller: Caller) -> Value {
     let collection_id =
         presented_collection_id(state, dashboard.collection_id, dashboard.archived && dashboard.archived_directly);
     let mut map = json!({
@@ -317,7 +321,7 @@ pub fn dashboard_summary(state: &AppState, dashboard: &Dashboard, caller: Caller
 }
 
 /// Returns a dashboard with its dashcards, tabs and hydrations, as `GET /api/dashboard/:id` does.
-pub fn dashboard_detail(state: &AppState, dashboard: &Dashboard, caller: Caller) -> Value {
+pub(super) fn dashboard_detail(state: &AppState, dashboard: &Dashboard, caller: Caller) -> Value {
     let mut map = dashboard_summary(state, dashboard, caller);
     let can_write = state.collection_access(caller.user_id, dashboard.collection_id) == Access::Write;
     let dashcards: Vec<Value> =

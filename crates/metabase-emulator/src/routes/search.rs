@@ -47,7 +47,7 @@ fn item(model: &str, id: i64, name: &str, description: Option<&str>, archived: b
 }
 
 /// `GET /api/search`.
-pub async fn search(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn search(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let requested: Vec<&str> = params.all("models");
     if let Some(bad) = requested.iter().find(|model| !MODELS.contains(model)) {
         return Err(ApiError::invalid("models", "nullable value must be a seq of search models", &json!(bad)));

@@ -16,12 +16,12 @@ use crate::state::{Session, now};
 use crate::{Context, EMULATED_VERSION};
 
 /// `GET /api/health`: no authentication.
-pub async fn health() -> Response {
+pub(super) async fn health() -> Response {
     json_response(StatusCode::OK, &json!({"status": "ok"}))
 }
 
 /// `POST /api/session`: exchanges an email and password for a session id.
-pub async fn login(State(context): State<Arc<Context>>, body: Body) -> ApiResult {
+pub(super) async fn login(State(context): State<Arc<Context>>, body: Body) -> ApiResult {
     let username = body.required_string("username")?;
     let password = body.required_string("password")?;
     let mut state = context.state();
@@ -55,7 +55,7 @@ pub async fn login(State(context): State<Arc<Context>>, body: Body) -> ApiResult
 }
 
 /// `DELETE /api/session`: 204, or 404 when no session matches (API-key clients included).
-pub async fn logout(State(context): State<Arc<Context>>, parts: Parts) -> ApiResult {
+pub(super) async fn logout(State(context): State<Arc<Context>>, parts: Parts) -> ApiResult {
     let Some(key) = session_key(&parts) else {
         return Err(ApiError::NotFound);
     };
@@ -70,7 +70,7 @@ pub async fn logout(State(context): State<Arc<Context>>, parts: Parts) -> ApiRes
 }
 
 /// `GET /api/session/properties`: public settings, and more when authenticated.
-pub async fn properties(State(context): State<Arc<Context>>, parts: Parts) -> Response {
+pub(super) async fn properties(State(context): State<Arc<Context>>, parts: Parts) -> Response {
     let authenticated = resolve_caller(&parts, &context).is_some();
     let mut properties = json!({
         "version": {"tag": EMULATED_VERSION, "hash": "emulator", "date": "2026-01-15", "src_hash": null},

@@ -36,7 +36,7 @@ fn setting_value(raw: &str) -> Value {
 }
 
 /// `GET /api/setting`: every readable setting as `{key, value, default, description, ...}`.
-pub async fn list(caller: Caller, State(_context): State<Arc<Context>>) -> ApiResult {
+pub(super) async fn list(caller: Caller, State(_context): State<Arc<Context>>) -> ApiResult {
     if !caller.is_superuser {
         return Err(ApiError::Forbidden);
     }
@@ -51,7 +51,7 @@ pub async fn list(caller: Caller, State(_context): State<Arc<Context>>) -> ApiRe
 }
 
 /// `GET /api/setting/:key`: the setting's value alone.
-pub async fn get_one(caller: Caller, Path(key): Path<String>) -> ApiResult {
+pub(super) async fn get_one(caller: Caller, Path(key): Path<String>) -> ApiResult {
     if !caller.is_superuser {
         return Err(ApiError::Forbidden);
     }

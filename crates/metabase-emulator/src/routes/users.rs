@@ -31,7 +31,7 @@ fn user_with_memberships(state: &AppState, user: &User, caller: Caller) -> Value
 }
 
 /// `GET /api/user`.
-pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     require_superuser(caller)?;
     let include_deactivated = params.boolean("include_deactivated", false)?;
     let status = if include_deactivated { "all" } else { params.get("status").unwrap_or("active") };
@@ -78,7 +78,7 @@ pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: P
 }
 
 /// `GET /api/user/current`.
-pub async fn current(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
+pub(super) async fn current(State(context): State<Arc<Context>>, caller: Caller) -> ApiResult {
     let state = context.state();
     let user = state.users.get(&caller.user_id).ok_or(ApiError::Unauthenticated)?;
     let mut rendered = render::with_groups(&state, render::user(&state, user, caller), user.id);
@@ -93,7 +93,7 @@ pub async fn current(State(context): State<Arc<Context>>, caller: Caller) -> Api
 
 /// `GET /api/user/recipients`: the active users a notification may be sent to, as
 /// `{"data": [...]}` (with the default `user-visibility`, every active user).
-pub async fn recipients(State(context): State<Arc<Context>>, _caller: Caller) -> ApiResult {
+pub(super) async fn recipients(State(context): State<Arc<Context>>, _caller: Caller) -> ApiResult {
     let state = context.state();
     let data: Vec<Value> = state
         .users
@@ -108,7 +108,7 @@ pub async fn recipients(State(context): State<Arc<Context>>, _caller: Caller) ->
 }
 
 /// `GET /api/user/:id`.
-pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     if !caller.is_superuser && caller.user_id != id {
         return Err(ApiError::Forbidden);
@@ -168,7 +168,7 @@ fn set_memberships(state: &mut AppState, user_id: i64, groups: &[(i64, bool)]) -
 }
 
 /// `POST /api/user`.
-pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     require_superuser(caller)?;
     let email = match body.get("email") {
         Some(Value::String(email)) if valid_email(email) => email.clone(),
@@ -207,7 +207,7 @@ pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: B
 }
 
 /// `PUT /api/user/:id`.
-pub async fn update(
+pub(super) async fn update(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -278,7 +278,11 @@ pub async fn update(
 }
 
 /// `DELETE /api/user/:id`: deactivates; 200 `{"success":true}`.
-pub async fn deactivate(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn deactivate(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = positive_id("id", &id)?;
     require_superuser(caller)?;
     let mut state = context.state();
@@ -290,7 +294,11 @@ pub async fn deactivate(State(context): State<Arc<Context>>, caller: Caller, Pat
 }
 
 /// `PUT /api/user/:id/reactivate`.
-pub async fn reactivate(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn reactivate(
+    State(context): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = positive_id("id", &id)?;
     require_superuser(caller)?;
     let mut state = context.state();

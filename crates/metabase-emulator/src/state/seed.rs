@@ -13,11 +13,11 @@ use crate::catalog::{Catalog, SAMPLE_DATABASE_ID};
 const SEEDED_AT: &str = "2026-01-15T09:30:00.000000Z";
 
 /// The seeded admin user.
-pub const ADMIN_USER_ID: i64 = 1;
+pub(super) const ADMIN_USER_ID: i64 = 1;
 /// The seeded analyst user.
-pub const ANALYST_USER_ID: i64 = 2;
+pub(super) const ANALYST_USER_ID: i64 = 2;
 /// The narrow group the analyst and the analyst API key belong to.
-pub const ANALYSTS_GROUP_ID: i64 = 3;
+pub(super) const ANALYSTS_GROUP_ID: i64 = 3;
 
 pub(super) fn seed(state: &mut AppState, credentials: &SeedCredentials) {
     seed_users(state, credentials);

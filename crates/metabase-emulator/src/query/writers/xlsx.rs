@@ -23,7 +23,7 @@ const SHEET_START: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="ye
 const SHEET_END: &str = "</sheetData></worksheet>";
 
 /// Writes an xlsx workbook with one sheet into `W` as rows arrive.
-pub struct XlsxWriter<W: Write> {
+pub(super) struct XlsxWriter<W: Write> {
     zip: Option<ZipWriter<StreamWriter<W>>>,
     row: Vec<u8>,
 }
@@ -52,7 +52,7 @@ fn text_cell(text: &str, output: &mut Vec<u8>) {
 
 impl<W: Write> XlsxWriter<W> {
     /// Returns a writer over `inner`; nothing is written until [`XlsxWriter::begin`].
-    pub fn new(inner: W) -> Self {
+    pub(super) fn new(inner: W) -> Self {
         XlsxWriter { zip: Some(ZipWriter::new_stream(inner)), row: Vec::with_capacity(1024) }
     }
 
@@ -61,7 +61,7 @@ impl<W: Write> XlsxWriter<W> {
     }
 
     /// Writes the workbook parts and the header row of titles.
-    pub fn begin(&mut self, titles: &[String]) -> io::Result<()> {
+    pub(super) fn begin(&mut self, titles: &[String]) -> io::Result<()> {
         let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         let zip = self.zip()?;
         for (name, content) in [
@@ -84,7 +84,12 @@ impl<W: Write> XlsxWriter<W> {
     }
 
     /// Writes one data row.
-    pub fn row(&mut self, values: &[ValueRef<'_>], columns: &[ResultColumn], format_rows: bool) -> io::Result<()> {
+    pub(super) fn row(
+        &mut self,
+        values: &[ValueRef<'_>],
+        columns: &[ResultColumn],
+        format_rows: bool,
+    ) -> io::Result<()> {
         let mut row = std::mem::take(&mut self.row);
         row.clear();
         row.extend_from_slice(b"<row>");
@@ -110,7 +115,7 @@ impl<W: Write> XlsxWriter<W> {
     }
 
     /// Closes the sheet and writes the zip's central directory.
-    pub fn finish(&mut self) -> io::Result<()> {
+    pub(super) fn finish(&mut self) -> io::Result<()> {
         let mut zip = self.zip.take().ok_or_else(|| io::Error::other("workbook already finished"))?;
         zip.write_all(SHEET_END.as_bytes())?;
         zip.finish().map_err(io::Error::other)?;

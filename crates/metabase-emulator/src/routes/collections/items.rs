@@ -13,7 +13,7 @@ const ITEM_MODELS: &[&str] =
     &["card", "dataset", "metric", "dashboard", "collection", "pulse", "snippet", "timeline", "document", "no_models"];
 
 /// `GET /api/collection/:id/items` (also `root/items`).
-pub async fn items(
+pub(crate) async fn items(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,

@@ -15,7 +15,7 @@ use crate::Context;
 use crate::http::{ApiError, ApiResult, Body, Caller, Params, json_response, page, paging_json, positive_id};
 use crate::state::{Access, AppState, Collection, entity_id, now};
 
-pub use self::items::items;
+pub(super) use self::items::items;
 
 /// A collection named in a route: the root, the Trash, or a stored collection.
 enum Target {
@@ -54,7 +54,7 @@ fn list_entry(state: &AppState, collection: &Collection, caller: Caller) -> Valu
 }
 
 /// `GET /api/collection`.
-pub async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn list(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let archived = params.boolean("archived", false)?;
     let personal_only = params.boolean("personal-only", false)?;
     let exclude_others = params.boolean("exclude-other-user-collections", false)?;
@@ -143,7 +143,7 @@ fn visible_children<'a>(
 }
 
 /// `GET /api/collection/tree`: top-level collections with nested children; no root.
-pub async fn tree(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
+pub(super) async fn tree(State(context): State<Arc<Context>>, caller: Caller, params: Params) -> ApiResult {
     let exclude_others = params.boolean("exclude-other-user-collections", false)?;
     let state = context.state();
     let nodes: Vec<&Collection> = state
@@ -161,7 +161,7 @@ pub async fn tree(State(context): State<Arc<Context>>, caller: Caller, params: P
 }
 
 /// `GET /api/collection/:id` (also `root` and `trash`).
-pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let state = context.state();
     match resolve(&state, &id)? {
         Target::Root => Ok(json_response(StatusCode::OK, &render::root_collection(&state, caller))),
@@ -176,7 +176,7 @@ pub async fn get_one(State(context): State<Arc<Context>>, caller: Caller, Path(i
 }
 
 /// `POST /api/collection`: returns the bare inserted row.
-pub async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
+pub(super) async fn create(State(context): State<Arc<Context>>, caller: Caller, body: Body) -> ApiResult {
     let name = body.required_string("name")?;
     let description = body.optional_string("description")?;
     let parent_id = body.optional_positive_int("parent_id")?;
@@ -247,7 +247,7 @@ fn set_archived(state: &mut AppState, id: i64, archived: bool) {
 }
 
 /// `PUT /api/collection/:id`.
-pub async fn update(
+pub(super) async fn update(
     State(context): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -309,7 +309,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/collection/:id`: superuser only, and only once trashed; 200 with the row count.
-pub async fn remove(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn remove(State(context): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> ApiResult {
     let id = positive_id("id", &id)?;
     if !caller.is_superuser {
         return Err(ApiError::Forbidden);
