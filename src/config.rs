@@ -96,7 +96,7 @@ pub const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 256;
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 1024;
 
 /// The audit database `serve` uses when neither `--audit-db` nor `--audit-url` is given.
-pub const DEFAULT_AUDIT_DB: &str = "metabase-grpc-audit.db";
+pub(crate) const DEFAULT_AUDIT_DB: &str = "metabase-grpc-audit.db";
 
 /// Where `serve` keeps its audit trail.
 #[derive(Debug, Clone)]

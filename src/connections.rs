@@ -53,7 +53,7 @@ struct Standing {
 
 /// The connections the gateway holds, and which of them may still be evicted.
 #[derive(Debug)]
-pub struct Connections {
+pub(crate) struct Connections {
     limits: ConnectionLimits,
     open: AtomicUsize,
     sequence: AtomicU64,
@@ -62,7 +62,7 @@ pub struct Connections {
 
 impl Connections {
     /// Returns an empty registry under `limits`.
-    pub fn new(limits: ConnectionLimits) -> Arc<Self> {
+    pub(crate) fn new(limits: ConnectionLimits) -> Arc<Self> {
         Arc::new(Connections {
             limits,
             open: AtomicUsize::new(0),
@@ -76,20 +76,20 @@ impl Connections {
     }
 
     /// Returns how many connections are open.
-    pub fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         self.open.load(Ordering::SeqCst)
     }
 
     /// Notes that the connection from `peer` carried a request: the first-request timeout no
     /// longer applies, but it stays evictable until a request of it is identified.
-    pub fn heard_from(&self, peer: SocketAddr) {
+    pub(crate) fn heard_from(&self, peer: SocketAddr) {
         if let Some((_, standing)) = self.silent().get(&peer) {
             standing.spoke.store(true, Ordering::SeqCst);
         }
     }
 
     /// Marks the connection from `peer` as a caller's: a request of it passed the identity check.
-    pub fn identified(&self, peer: SocketAddr) {
+    pub(crate) fn identified(&self, peer: SocketAddr) {
         if let Some((_, standing)) = self.silent().remove(&peer) {
             standing.spoke.store(true, Ordering::SeqCst);
             standing.caller.store(true, Ordering::SeqCst);
@@ -98,7 +98,7 @@ impl Connections {
 
     /// Returns the handle a request of the connection from `peer` carries, for the identity
     /// layer to mark the connection a caller's.
-    pub fn handle(self: &Arc<Self>, peer: SocketAddr) -> RequestConnection {
+    pub(crate) fn handle(self: &Arc<Self>, peer: SocketAddr) -> RequestConnection {
         RequestConnection { registry: self.clone(), peer }
     }
 
@@ -141,7 +141,7 @@ impl Connections {
 
     /// Returns the accepted connections of `incoming`, each counted and watched until it carries
     /// a request; connections that find the gateway full of callers are closed at once.
-    pub fn guard(self: &Arc<Self>, incoming: TcpIncoming) -> impl Stream<Item = io::Result<Guarded>> + use<> {
+    pub(crate) fn guard(self: &Arc<Self>, incoming: TcpIncoming) -> impl Stream<Item = io::Result<Guarded>> + use<> {
         let registry = self.clone();
         incoming.filter_map(move |accepted| {
             let admitted = match accepted {
@@ -165,14 +165,14 @@ impl Connections {
 /// The connection a request came on, carried in the request's extensions so that the identity
 /// layer can mark it a caller's once the request is identified.
 #[derive(Debug, Clone)]
-pub struct RequestConnection {
+pub(crate) struct RequestConnection {
     registry: Arc<Connections>,
     peer: SocketAddr,
 }
 
 impl RequestConnection {
     /// Marks the connection a caller's.
-    pub fn identified(&self) {
+    pub(crate) fn identified(&self) {
         self.registry.identified(self.peer);
     }
 }
@@ -180,7 +180,7 @@ impl RequestConnection {
 /// An accepted connection, counted while open and closed when it stays silent too long or is
 /// evicted.
 #[derive(Debug)]
-pub struct Guarded {
+pub(crate) struct Guarded {
     stream: TcpStream,
     peer: SocketAddr,
     standing: Arc<Standing>,

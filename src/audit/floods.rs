@@ -26,7 +26,7 @@ struct Window {
 }
 
 /// Folds repeated refusals of one caller within a window into a summary event.
-pub struct Floods {
+pub(crate) struct Floods {
     windows: Mutex<HashMap<FloodKey, Window>>,
     period: Duration,
     max_callers: usize,
@@ -40,13 +40,13 @@ impl std::fmt::Debug for Floods {
 
 impl Floods {
     /// Returns an aggregator with windows of `period`, tracking at most `max_callers` callers.
-    pub fn new(period: Duration, max_callers: usize) -> Floods {
+    pub(crate) fn new(period: Duration, max_callers: usize) -> Floods {
         Floods { windows: Mutex::new(HashMap::new()), period, max_callers }
     }
 
     /// Records a refusal: the first of a caller's window is written as it is, later ones in the
     /// window are folded into the window's summary.
-    pub fn record(&self, writer: &AuditWriter, event: AuditEvent, peer: Option<IpAddr>) {
+    pub(crate) fn record(&self, writer: &AuditWriter, event: AuditEvent, peer: Option<IpAddr>) {
         let mut key = if event.identity_source == "none" {
             format!(
                 "{} from {}",
@@ -82,7 +82,7 @@ impl Floods {
 
     /// Writes the summaries of windows older than the period and forgets them; the gateway calls
     /// it on a timer and at shutdown (`everything` then closes every window).
-    pub fn flush(&self, writer: &AuditWriter, everything: bool) {
+    pub(crate) fn flush(&self, writer: &AuditWriter, everything: bool) {
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         windows.retain(|key, window| {
             if !everything && window.opened.elapsed() < self.period {
@@ -127,7 +127,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::audit::{AuditError, BatchSink, Decision, WriterConfig};
+    use crate::audit::writer::BatchSink;
+    use crate::audit::{AuditError, Decision, WriterConfig};
 
     #[derive(Default)]
     struct Recorder(Mutex<Vec<AuditEvent>>);

@@ -6,7 +6,7 @@ use super::event::AuditEvent;
 /// Emits one `info` line with target `audit` for the event: its fields (principal, identity
 /// source, rpc, decision, reason, gRPC code, rows, duration, trace id, resources as JSON text)
 /// and its sentence as the message. Parameters stay in the store only.
-pub fn log_event(event: &AuditEvent) {
+pub(crate) fn log_event(event: &AuditEvent) {
     if !tracing::enabled!(target: "audit", tracing::Level::INFO) {
         return;
     }

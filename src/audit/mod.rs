@@ -17,14 +17,15 @@ mod writer;
 use std::path::PathBuf;
 
 pub(crate) use event::event_id;
-pub use event::{AuditEvent, Decision, UnknownDecision};
-pub use floods::Floods;
-pub use log::log_event;
-pub use parameters::{MAX_PARAMETERS_BYTES, bounded_parameters};
-pub use sentence::{name_bytes, name_query, sentence, thousands};
+pub use event::{AuditEvent, Decision};
+pub(crate) use floods::Floods;
+pub(crate) use log::log_event;
+pub(crate) use parameters::bounded_parameters;
+pub use sentence::thousands;
+pub(crate) use sentence::{name_bytes, name_query, sentence};
 pub(crate) use store::check_postgres_url;
-pub use store::{AuditBackend, AuditFilter, AuditStore};
-pub use writer::{AuditWriter, BatchSink, Committed, WriterConfig, WriterStats};
+pub use store::{AuditFilter, AuditStore};
+pub(crate) use writer::{AuditWriter, Committed, WriterConfig};
 
 /// Why the audit store could not open, record or list.
 #[derive(Debug, thiserror::Error)]

@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// The most bytes of parameters an event keeps as they are.
-pub const MAX_PARAMETERS_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_PARAMETERS_BYTES: usize = 16 * 1024;
 
 /// Returns the parameters as recorded: unchanged when their JSON text fits the bound, else an
 /// object with the text's size, its SHA-256 and its first 16 KiB (cut on a character boundary).
-pub fn bounded_parameters(parameters: Value) -> Value {
+pub(crate) fn bounded_parameters(parameters: Value) -> Value {
     let text = parameters.to_string();
     if text.len() <= MAX_PARAMETERS_BYTES {
         return parameters;

@@ -17,7 +17,7 @@ const UNIDENTIFIED: &str = "an unidentified caller";
 /// in the past tense and ends with the outcome and duration. Rows and milliseconds carry
 /// thousands separators; an RPC outside the gateway's table reads "called Service/Method".
 #[allow(clippy::too_many_arguments)]
-pub fn sentence(
+pub(crate) fn sentence(
     principal: &str,
     rpc: &str,
     resources: &BTreeMap<String, i64>,
@@ -52,7 +52,7 @@ pub fn sentence(
 /// [`sentence`]: "agent-7 ran an ad-hoc query on database 1: ..." becomes "agent-7 ran native SQL
 /// on database 1: ...", and a saved question's query is added after the action ("created a saved
 /// question in collection 2 with an MBQL query on database 1: ...").
-pub fn name_query(sentence: &str, query: &str) -> String {
+pub(crate) fn name_query(sentence: &str, query: &str) -> String {
     const AD_HOC: &str = "an ad-hoc query";
     if let Some(start) = sentence.find(AD_HOC) {
         let rest = &sentence[start + AD_HOC.len()..];
@@ -71,7 +71,7 @@ pub fn name_query(sentence: &str, query: &str) -> String {
 
 /// Adds the bytes an export sent to its sentence, after its rows or its outcome: "... allowed,
 /// 10 rows, 1,234 bytes, 5 ms".
-pub fn name_bytes(sentence: &str, bytes: u64) -> String {
+pub(crate) fn name_bytes(sentence: &str, bytes: u64) -> String {
     let amount = format!("{} bytes", thousands(i64::try_from(bytes).unwrap_or(i64::MAX)));
     // The duration is the sentence's last clause; the bytes go just before it.
     match sentence.rfind(", ") {

@@ -23,14 +23,14 @@ use super::{AuditError, AuditEvent, Decision};
 use crate::telemetry::metrics::metrics;
 
 /// Where the writer commits batches: the audit store, or a test double.
-pub trait BatchSink: Send + Sync + 'static {
+pub(crate) trait BatchSink: Send + Sync + 'static {
     /// Writes every event in one transaction; an event whose id exists replaces the stored one.
     fn write_batch(&self, events: &[AuditEvent]) -> Result<(), AuditError>;
 }
 
 /// The writer's bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WriterConfig {
+pub(crate) struct WriterConfig {
     /// Durable events waiting at most; a durable submitter waits for room beyond it.
     pub durable_capacity: usize,
     /// Best-effort events waiting at most; beyond it they are dropped and counted.
@@ -54,7 +54,7 @@ impl Default for WriterConfig {
 
 /// What the writer has done, for `/metabase` metrics and tests.
 #[derive(Debug, Default)]
-pub struct WriterStats {
+pub(crate) struct WriterStats {
     /// Events committed.
     pub written: AtomicU64,
     /// Transactions committed.
@@ -68,7 +68,7 @@ pub struct WriterStats {
 }
 
 /// The outcome a durable submitter waits for.
-pub type Committed = oneshot::Receiver<Result<(), String>>;
+pub(crate) type Committed = oneshot::Receiver<Result<(), String>>;
 
 struct Durable {
     event: AuditEvent,
@@ -103,7 +103,7 @@ impl Shared {
 }
 
 /// The audit writer: cheap to share, one thread behind it.
-pub struct AuditWriter {
+pub(crate) struct AuditWriter {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -116,7 +116,7 @@ impl std::fmt::Debug for AuditWriter {
 
 impl AuditWriter {
     /// Starts the writer thread over a sink.
-    pub fn start(sink: Arc<dyn BatchSink>, config: WriterConfig) -> AuditWriter {
+    pub(crate) fn start(sink: Arc<dyn BatchSink>, config: WriterConfig) -> AuditWriter {
         let shared = Arc::new(Shared {
             queues: Mutex::new(Queues::default()),
             work: Condvar::new(),
@@ -133,14 +133,15 @@ impl AuditWriter {
         AuditWriter { shared, thread: Mutex::new(thread) }
     }
 
-    /// Returns what the writer has done so far.
-    pub fn stats(&self) -> &WriterStats {
+    /// Returns what the writer has done so far (its tests read the counts).
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> &WriterStats {
         &self.shared.stats
     }
 
     /// Queues an event whose loss the trail can bear (a read, a denial). It never waits: when
     /// the queue is full the event is dropped, counted, and summarised in the trail.
-    pub fn record(&self, event: AuditEvent) {
+    pub(crate) fn record(&self, event: AuditEvent) {
         let mut queues = self.shared.lock();
         if queues.best_effort.len() >= self.shared.config.best_effort_capacity {
             queues.dropped += 1;
@@ -157,7 +158,7 @@ impl AuditWriter {
     /// Queues an event that must be durable, ahead of every best-effort one, and returns the
     /// receiver of its commit. It does not wait for room: guards that complete an event on drop
     /// use it, and there are never more of those than calls in flight.
-    pub fn record_durably_now(&self, event: AuditEvent) -> Committed {
+    pub(crate) fn record_durably_now(&self, event: AuditEvent) -> Committed {
         let (done, committed) = oneshot::channel();
         self.shared.lock().durable.push_back(Durable { event, done: Some(done) });
         self.shared.work.notify_one();
@@ -165,7 +166,7 @@ impl AuditWriter {
     }
 
     /// Queues a durable event, waiting for room in the queue first, and waits for its commit.
-    pub async fn record_durably(&self, event: AuditEvent) -> Result<(), String> {
+    pub(crate) async fn record_durably(&self, event: AuditEvent) -> Result<(), String> {
         loop {
             let room = self.shared.room.notified();
             if self.shared.lock().durable.len() < self.shared.config.durable_capacity {
@@ -178,7 +179,7 @@ impl AuditWriter {
 
     /// Waits until every queued event is committed (or given up), at most `timeout`; returns
     /// how many were still queued when it returned.
-    pub fn flush(&self, timeout: Duration) -> usize {
+    pub(crate) fn flush(&self, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         let mut queues = self.shared.lock();
         loop {
@@ -196,7 +197,7 @@ impl AuditWriter {
 
     /// Flushes what is queued (at most `timeout`), then stops the thread; returns how many events
     /// were left unwritten.
-    pub fn close(&self, timeout: Duration) -> usize {
+    pub(crate) fn close(&self, timeout: Duration) -> usize {
         let left = self.flush(timeout);
         self.shared.lock().closing = true;
         self.shared.work.notify_all();

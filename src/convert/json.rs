@@ -1,6 +1,6 @@
 //! Conversions between Metabase's JSON and protobuf's well-known types: `Struct`, `Value`,
-//! `ListValue` and `Timestamp`, plus a reader that takes typed fields out of a JSON object and
-//! leaves every other key for the message's `extra` Struct, so nothing Metabase sends is lost.
+//! `ListValue` and `Timestamp`, and the message's `extra` Struct that carries every key a model
+//! does not type, so nothing Metabase sends is lost.
 
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Timestamp};
@@ -31,7 +31,7 @@ pub fn to_list(items: Vec<Value>) -> ListValue {
 
 /// Converts a protobuf `Value` back to JSON. Whole numbers become JSON integers, because
 /// Metabase ids and limits must stay integers (protobuf carries every number as a double).
-pub fn from_proto_value(value: prost_types::Value) -> Value {
+pub(crate) fn from_proto_value(value: prost_types::Value) -> Value {
     match value.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
         Some(Kind::BoolValue(flag)) => Value::Bool(flag),
@@ -51,23 +51,23 @@ fn number_to_json(number: f64) -> Value {
 }
 
 /// Converts a protobuf `Struct` to a JSON object, keeping the caller's key order stable.
-pub fn from_struct(object: Struct) -> Map<String, Value> {
+pub(crate) fn from_struct(object: Struct) -> Map<String, Value> {
     object.fields.into_iter().map(|(key, value)| (key, from_proto_value(value))).collect()
 }
 
 /// Converts a protobuf `ListValue` to a JSON array.
-pub fn from_list(list: ListValue) -> Value {
+pub(crate) fn from_list(list: ListValue) -> Value {
     Value::Array(list.values.into_iter().map(from_proto_value).collect())
 }
 
 /// Parses Metabase's ISO-8601 timestamp text.
-pub fn to_timestamp(text: &str) -> Option<Timestamp> {
+pub(crate) fn to_timestamp(text: &str) -> Option<Timestamp> {
     let parsed = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     Some(Timestamp { seconds: parsed.timestamp(), nanos: parsed.timestamp_subsec_nanos() as i32 })
 }
 
 /// Converts an optional JSON object to a `Struct`; absent, null or not an object is none.
-pub fn object_struct(value: Option<Value>) -> Option<Struct> {
+pub(crate) fn object_struct(value: Option<Value>) -> Option<Struct> {
     match value {
         Some(Value::Object(map)) => Some(to_struct(map)),
         _ => None,
@@ -76,7 +76,7 @@ pub fn object_struct(value: Option<Value>) -> Option<Struct> {
 
 /// Builds a message's `extra` from a model's untyped keys plus the keys the model types but the
 /// message has no field for; an absent typed key is left out.
-pub fn extra_struct<const N: usize>(
+pub(crate) fn extra_struct<const N: usize>(
     mut extra: Map<String, Value>,
     unmapped: [(&str, Option<Value>); N],
 ) -> Option<Struct> {
@@ -86,109 +86,6 @@ pub fn extra_struct<const N: usize>(
         }
     }
     Some(to_struct(extra))
-}
-
-/// Takes typed fields out of one Metabase JSON object; what is left becomes `extra`.
-pub struct Fields(Map<String, Value>);
-
-impl Fields {
-    /// Reads an object; anything that is not an object reads as empty.
-    pub fn new(value: Value) -> Self {
-        match value {
-            Value::Object(map) => Fields(map),
-            _ => Fields(Map::new()),
-        }
-    }
-
-    /// Takes a key's raw value, leaving nothing behind.
-    pub fn take(&mut self, key: &str) -> Value {
-        self.0.shift_remove(key).unwrap_or(Value::Null)
-    }
-
-    /// Takes an integer; absent, null or not an integer is 0.
-    pub fn int(&mut self, key: &str) -> i64 {
-        self.opt_int(key).unwrap_or_default()
-    }
-
-    /// Takes an optional integer; numeric strings (Metabase's large integers) are read too.
-    pub fn opt_int(&mut self, key: &str) -> Option<i64> {
-        match self.take(key) {
-            Value::Number(number) => number.as_i64(),
-            Value::String(text) => text.parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// Takes an optional integer as `i32`.
-    pub fn opt_i32(&mut self, key: &str) -> Option<i32> {
-        self.opt_int(key).and_then(|value| i32::try_from(value).ok())
-    }
-
-    /// Takes a string; absent or null is empty.
-    pub fn string(&mut self, key: &str) -> String {
-        self.opt_string(key).unwrap_or_default()
-    }
-
-    /// Takes an optional string.
-    pub fn opt_string(&mut self, key: &str) -> Option<String> {
-        match self.take(key) {
-            Value::String(text) => Some(text),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        }
-    }
-
-    /// Takes a boolean; absent or null is false.
-    pub fn bool(&mut self, key: &str) -> bool {
-        self.opt_bool(key).unwrap_or_default()
-    }
-
-    /// Takes an optional boolean.
-    pub fn opt_bool(&mut self, key: &str) -> Option<bool> {
-        self.take(key).as_bool()
-    }
-
-    /// Takes an object as a `Struct`; absent or null is none.
-    pub fn structure(&mut self, key: &str) -> Option<Struct> {
-        match self.take(key) {
-            Value::Object(map) => Some(to_struct(map)),
-            _ => None,
-        }
-    }
-
-    /// Takes an array as a `ListValue`; absent or null is none.
-    pub fn list(&mut self, key: &str) -> Option<ListValue> {
-        match self.take(key) {
-            Value::Array(items) => Some(to_list(items)),
-            _ => None,
-        }
-    }
-
-    /// Takes an array of strings.
-    pub fn strings(&mut self, key: &str) -> Vec<String> {
-        match self.take(key) {
-            Value::Array(items) => items.into_iter().filter_map(|item| item.as_str().map(str::to_owned)).collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Takes an array of objects, each to be converted by the caller.
-    pub fn objects(&mut self, key: &str) -> Vec<Value> {
-        match self.take(key) {
-            Value::Array(items) => items,
-            _ => Vec::new(),
-        }
-    }
-
-    /// Takes a timestamp.
-    pub fn timestamp(&mut self, key: &str) -> Option<Timestamp> {
-        self.opt_string(key).as_deref().and_then(to_timestamp)
-    }
-
-    /// Returns every key not taken, as the `extra` Struct.
-    pub fn extra(self) -> Option<Struct> {
-        Some(to_struct(self.0))
-    }
 }
 
 #[cfg(test)]
@@ -202,14 +99,6 @@ mod tests {
         let original = json!({"database": 1, "stages": [{"limit": 50, "ratio": 0.5, "flag": true, "none": null}]});
         let converted = from_struct(to_struct(original.as_object().cloned().unwrap()));
         assert_eq!(Value::Object(converted), original);
-    }
-
-    #[test]
-    fn fields_left_untaken_become_extra_verbatim() {
-        let mut fields = Fields::new(json!({"id": 7, "name": "Orders", "newer_metabase_key": {"a": [1, 2]}}));
-        assert_eq!((fields.int("id"), fields.string("name")), (7, "Orders".to_owned()));
-        let extra = fields.extra().unwrap();
-        assert_eq!(extra.fields.keys().collect::<Vec<_>>(), vec!["newer_metabase_key"]);
     }
 
     #[test]

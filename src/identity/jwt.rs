@@ -17,7 +17,7 @@ use super::IdentityError;
 use super::jwks::{JwksError, check_key_set, public_key, read_jwks};
 
 /// The clock skew, in seconds, allowed on `exp` and `nbf` unless configured otherwise.
-pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+pub(crate) const DEFAULT_LEEWAY_SECS: u64 = 30;
 
 /// Verifies bearer tokens against a fixed set of public keys.
 #[derive(Debug, Clone)]
@@ -127,7 +127,7 @@ impl JwtVerifier {
 
 /// Returns the token of an `Authorization: Bearer <token>` header (the scheme in any case), or
 /// `None` when there is no such header, it uses another scheme, or its token is empty.
-pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, IdentityError> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, IdentityError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);

@@ -15,10 +15,7 @@ mod test_keys;
 mod xfcc;
 
 pub use identify::identify;
-pub use jwks::JwksError;
-pub use jwt::{DEFAULT_LEEWAY_SECS, JwtVerifier, bearer_token};
-pub use mtls::spiffe_id;
-pub use xfcc::{XFCC_HEADER, XfccElement, nearest_spiffe_id, parse_xfcc};
+pub use jwt::JwtVerifier;
 
 /// Where the gateway looks for the caller's identity.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use x509_parser::parse_x509_certificate;
 
 /// Returns the first URI subject alternative name starting with `spiffe://` of a DER-encoded
 /// certificate, or `None` when the certificate cannot be parsed or carries no SPIFFE URI.
-pub fn spiffe_id(der: &[u8]) -> Option<String> {
+pub(crate) fn spiffe_id(der: &[u8]) -> Option<String> {
     let (_, certificate) = parse_x509_certificate(der).ok()?;
     let alternative_names = certificate.subject_alternative_name().ok()??;
     let uris: Vec<&str> = alternative_names

@@ -8,30 +8,31 @@
 use super::IdentityError;
 
 /// The header's name.
-pub const XFCC_HEADER: &str = "x-forwarded-client-cert";
+pub(crate) const XFCC_HEADER: &str = "x-forwarded-client-cert";
 
 /// One hop of an XFCC header: its key/value pairs in order, quotes removed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct XfccElement {
+pub(crate) struct XfccElement {
     /// The pairs as they appear, such as `("By", "spiffe://...")` and `("URI", "spiffe://...")`.
     pub pairs: Vec<(String, String)>,
 }
 
 impl XfccElement {
     /// Returns the first value of `key`, compared without regard to case.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.values(key).next()
     }
 
     /// Returns every value of `key` in order, compared without regard to case (Envoy writes one
     /// `URI=` per URI SAN).
-    pub fn values<'element>(&'element self, key: &str) -> impl Iterator<Item = &'element str> {
+    pub(crate) fn values<'element>(&'element self, key: &str) -> impl Iterator<Item = &'element str> {
         self.pairs.iter().filter(move |(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| value.as_str())
     }
 }
 
 /// Parses a whole XFCC header value into its elements, the nearest hop last.
-pub fn parse_xfcc(header: &str) -> Result<Vec<XfccElement>, IdentityError> {
+pub(crate) fn parse_xfcc(header: &str) -> Result<Vec<XfccElement>, IdentityError> {
     split_unquoted(header, ',')?.into_iter().map(parse_element).collect()
 }
 
@@ -39,7 +40,7 @@ pub fn parse_xfcc(header: &str) -> Result<Vec<XfccElement>, IdentityError> {
 /// which must start with `spiffe://`. Fails with [`IdentityError::InvalidXfcc`] when the header
 /// cannot be parsed and with [`IdentityError::NoSpiffeId`] when that element has no SPIFFE URI or
 /// several URIs (an X.509-SVID has exactly one).
-pub fn nearest_spiffe_id(header: &str) -> Result<String, IdentityError> {
+pub(crate) fn nearest_spiffe_id(header: &str) -> Result<String, IdentityError> {
     let elements = parse_xfcc(header)?;
     let nearest = elements.last().ok_or(IdentityError::InvalidXfcc)?;
     let uris: Vec<&str> = nearest.values("URI").collect();

@@ -18,7 +18,7 @@ use crate::policy::{CredentialSpec, Policy, PolicyStore, Rate, RateLimiter};
 /// they were built from changes: the credential's spec in a reloaded policy, or the modified time
 /// or length of one of its secret files. The stale client is dropped, so a rotated or revoked key
 /// stops being sent for new calls without a restart.
-pub struct ClientPool {
+pub(crate) struct ClientPool {
     default: MetabaseClient,
     template: ClientConfig,
     environment: HashMap<String, String>,
@@ -66,12 +66,12 @@ impl NamedClient {
 impl ClientPool {
     /// Returns a pool whose default is the gateway's own credential; named credentials are read
     /// from `environment` and files as the policy describes them.
-    pub fn new(default: MetabaseClient, template: ClientConfig, environment: HashMap<String, String>) -> Self {
+    pub(crate) fn new(default: MetabaseClient, template: ClientConfig, environment: HashMap<String, String>) -> Self {
         ClientPool { default, template, environment, named: RwLock::new(HashMap::new()) }
     }
 
     /// Returns the client for a credential name, or the default for none.
-    pub fn client(&self, policy: &Policy, name: Option<&str>) -> Result<MetabaseClient, GatewayError> {
+    pub(crate) fn client(&self, policy: &Policy, name: Option<&str>) -> Result<MetabaseClient, GatewayError> {
         let Some(name) = name else {
             return Ok(self.default.clone());
         };
@@ -108,15 +108,10 @@ impl ClientPool {
     fn forget(&self, name: &str) {
         self.named.write().unwrap_or_else(PoisonError::into_inner).remove(name);
     }
-
-    /// Returns the default client.
-    pub fn default_client(&self) -> &MetabaseClient {
-        &self.default
-    }
 }
 
 /// Everything the access layer needs.
-pub struct Access {
+pub(crate) struct Access {
     /// Identity sources, tried in order; none means every caller is `anonymous` (`--allow-all`).
     pub sources: Vec<IdentitySource>,
     /// The policy, reloaded when its file changes.
@@ -144,7 +139,7 @@ pub struct Access {
 impl Access {
     /// Completes the audit event of every call still in flight as cut by the shutdown
     /// (UNAVAILABLE, with the rows sent so far); returns how many there were.
-    pub fn cut_calls_in_flight(&self) -> usize {
+    pub(crate) fn cut_calls_in_flight(&self) -> usize {
         self.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
         let calls: Vec<_> = self
             .in_flight
@@ -159,7 +154,7 @@ impl Access {
 }
 
 /// Returns a status code's canonical name, as audit events record it.
-pub fn code_name(code: Code) -> &'static str {
+pub(crate) fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",

@@ -41,7 +41,7 @@ struct CallState {
 }
 
 /// The audit record of one call, shared by the steps of the access path and the guard.
-pub struct CallAudit {
+pub(crate) struct CallAudit {
     access: Arc<Access>,
     rpc: String,
     facts: Option<&'static RpcFacts>,
@@ -61,22 +61,22 @@ pub struct CallAudit {
 
 impl CallAudit {
     /// Returns the note handlers fill in (resources, rows, parameters).
-    pub fn note(&self) -> Arc<Mutex<AuditNote>> {
+    pub(crate) fn note(&self) -> Arc<Mutex<AuditNote>> {
         self.note.clone()
     }
 
     /// Returns the caller's network address, when the listener knows it.
-    pub fn peer(&self) -> Option<IpAddr> {
+    pub(crate) fn peer(&self) -> Option<IpAddr> {
         self.peer
     }
 
     /// Returns the facts of the call's RPC from the table, if it is a gateway RPC.
-    pub fn facts(&self) -> Option<&'static RpcFacts> {
+    pub(crate) fn facts(&self) -> Option<&'static RpcFacts> {
         self.facts
     }
 
     /// Records who the caller is.
-    pub fn identified(&self, identity: Identity) {
+    pub(crate) fn identified(&self, identity: Identity) {
         self.span.record("caller.principal", identity.principal.as_str());
         self.lock().identity = Some(identity);
     }
@@ -87,7 +87,7 @@ impl CallAudit {
     }
 
     /// Records what the policy (or a rate) decided and why.
-    pub fn decided(&self, decision: Decision, reason: String) {
+    pub(crate) fn decided(&self, decision: Decision, reason: String) {
         self.lock().decision = (decision, reason);
     }
 
@@ -144,7 +144,7 @@ impl CallAudit {
     }
 
     /// Makes the intent of a call that changes Metabase durable, before anything is sent.
-    pub async fn write_intent(&self) -> Result<(), String> {
+    pub(crate) async fn write_intent(&self) -> Result<(), String> {
         let Some(writer) = self.access.audit.clone() else {
             return Ok(());
         };
@@ -155,14 +155,14 @@ impl CallAudit {
 
     /// Completes the event with the call's final code, once; waits for the commit of a call
     /// that changed Metabase, so its outcome is on disk before the answer leaves.
-    pub async fn complete(&self, code: Code) {
+    pub(crate) async fn complete(&self, code: Code) {
         if let Some(committed) = self.finish(code) {
             let _ = committed.await;
         }
     }
 
     /// Completes the event without waiting (a guard's drop, a stream's end).
-    pub fn complete_detached(&self, code: Code) {
+    pub(crate) fn complete_detached(&self, code: Code) {
         let _ = self.finish(code);
     }
 
@@ -220,7 +220,7 @@ impl CallAudit {
 }
 
 /// Completes its call's audit event when dropped, if nothing completed it first.
-pub struct AuditGuard(pub(crate) Arc<CallAudit>);
+pub(crate) struct AuditGuard(pub(crate) Arc<CallAudit>);
 
 impl Drop for AuditGuard {
     fn drop(&mut self) {

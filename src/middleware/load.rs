@@ -30,7 +30,7 @@ const STREAM_LIMIT_RETRY: Duration = Duration::from_secs(1);
 
 /// The open streams of each principal.
 #[derive(Debug, Default)]
-pub struct OpenStreams {
+pub(crate) struct OpenStreams {
     by_principal: Mutex<HashMap<String, u32>>,
 }
 

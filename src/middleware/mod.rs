@@ -20,14 +20,15 @@ use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower::layer::util::{Identity as NoLayer, Stack};
 
-pub use self::access::{Access, ClientPool, code_name};
+pub(crate) use self::access::{Access, ClientPool, code_name};
 pub(crate) use self::access::{grpc_status, status_response};
 use self::audit::AuditStep;
-pub use self::audit::{AuditGuard, CallAudit, OUTCOME_UNKNOWN};
+pub(crate) use self::audit::CallAudit;
+pub use self::audit::OUTCOME_UNKNOWN;
 use self::authorize::AuthorizeStep;
 use self::deadline::DeadlineLayer;
 use self::identity::IdentityStep;
-pub use self::load::OpenStreams;
+pub(crate) use self::load::OpenStreams;
 use self::load::{LoadStep, StreamsStep};
 use self::rate::RateStep;
 use self::request_codes::RequestCodesStep;

@@ -17,7 +17,7 @@ pub struct CollectionScope {
 
 /// One call to decide on.
 #[derive(Clone, Debug)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// The caller's identity, as the identity layer found it.
     pub principal: &'a str,
     /// The full gRPC path, such as `/metabase.gateway.v1.CardService/GetCard`.
@@ -32,7 +32,7 @@ pub struct Request<'a> {
 
 /// The outcome of [`authorize`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// Whether the policy allows the call.
     pub allowed: bool,
     /// False in dry-run mode: `allowed` is then what would be decided, and the call proceeds.
@@ -47,23 +47,16 @@ pub struct Decision {
     pub missing: Option<String>,
 }
 
-impl Decision {
-    /// Reports whether the caller should go ahead: allowed, or denied only in dry run.
-    pub fn proceeds(&self) -> bool {
-        self.allowed || !self.enforced
-    }
-}
-
 /// Decides whether the policy allows a call. The first rule whose `match` fits the principal
 /// applies; no rule, an unknown RPC, a grant below what the RPC needs, or a collection or database
 /// outside the rule's allow-lists each deny.
-pub fn authorize(policy: &Policy, request: &Request) -> Decision {
+pub(crate) fn authorize(policy: &Policy, request: &Request) -> Decision {
     authorize_with(policy, policy.matching_rule(request.principal), request)
 }
 
 /// Decides like [`authorize`] under a rule already matched to the principal (`rule_index`, as
 /// [`Policy::matching_rule`] returned it), so a second check on one call does not match again.
-pub fn authorize_with(policy: &Policy, rule_index: Option<usize>, request: &Request) -> Decision {
+pub(crate) fn authorize_with(policy: &Policy, rule_index: Option<usize>, request: &Request) -> Decision {
     let rule = rule_index.and_then(|index| policy.rule(index));
     let verdict = match (rule, rpcs::facts_for(request.rpc)) {
         (None, _) => Verdict::deny(format!("no policy rule matches principal {}", request.principal)),
@@ -163,18 +156,18 @@ fn rule_allows_database(rule: &PrincipalRule, database: i64) -> bool {
 /// Reports whether the rule lets its principals reach a collection (for filtering lists): true
 /// when the rule lists no collections, or lists the collection or one of its ancestors. No rule
 /// reaches nothing.
-pub fn allows_collection(policy: &Policy, rule_index: Option<usize>, scope: &CollectionScope) -> bool {
+pub(crate) fn allows_collection(policy: &Policy, rule_index: Option<usize>, scope: &CollectionScope) -> bool {
     rule_index.and_then(|index| policy.rule(index)).is_some_and(|rule| rule_allows_collection(rule, scope))
 }
 
 /// Reports whether the rule lets its principals reach a database (for filtering lists): true when
 /// the rule lists no databases, or lists this one. No rule reaches nothing.
-pub fn allows_database(policy: &Policy, rule_index: Option<usize>, database: i64) -> bool {
+pub(crate) fn allows_database(policy: &Policy, rule_index: Option<usize>, database: i64) -> bool {
     rule_index.and_then(|index| policy.rule(index)).is_some_and(|rule| rule_allows_database(rule, database))
 }
 
 /// Returns the most rows one query may return under the rule, if it sets a limit.
-pub fn max_rows(policy: &Policy, rule_index: Option<usize>) -> Option<u64> {
+pub(crate) fn max_rows(policy: &Policy, rule_index: Option<usize>) -> Option<u64> {
     rule_index.and_then(|index| policy.rule(index)).and_then(|rule| rule.max_rows)
 }
 
@@ -387,7 +380,6 @@ mod tests {
 
         assert!(!decision.allowed);
         assert!(!decision.enforced);
-        assert!(decision.proceeds());
         assert_eq!(decision.reason, "its policy grants users: off");
     }
 }

@@ -15,15 +15,15 @@ pub(crate) mod store;
 
 use std::path::Path;
 
-pub use self::decide::{
-    CollectionScope, Decision, Request, allows_collection, allows_database, authorize, authorize_with, max_rows,
-};
+pub use self::decide::CollectionScope;
+pub(crate) use self::decide::{Request, allows_collection, allows_database, authorize_with, max_rows};
 pub use self::error::{Location, PolicyError};
 pub use self::explain::explain;
 pub use self::load::Policy;
-pub use self::model::{Capability, CredentialSpec, Level, PolicyFile, PrincipalRule};
-pub use self::rate::{CallRates, Rate, RateExceeded, RateLimiter, RateParseError, RatePeriod, RateScope};
-pub use self::store::PolicyStore;
+pub(crate) use self::model::{Capability, CredentialSpec, Level};
+pub use self::rate::Rate;
+pub(crate) use self::rate::RateLimiter;
+pub(crate) use self::store::PolicyStore;
 
 /// Loads and checks a policy file, returning a one-line summary such as
 /// `policy.yaml: ok, 3 principals, 2 credentials`; the error names the line of the problem.

@@ -109,7 +109,7 @@ pub struct RateParseError {
 
 /// Which bucket refused a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RateScope {
+pub(crate) enum RateScope {
     /// The calling principal's own bucket, filled at its rule's `rate`.
     Principal,
     /// The bucket every principal of a rule shares, filled at its `rule_rate`; holds the rule's
@@ -120,7 +120,7 @@ pub enum RateScope {
 /// Says that a call would exceed a rate; `retry_after` is when the next call would pass.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("rate {rate} exceeded; the next call is allowed in {} ms", .retry_after.as_millis())]
-pub struct RateExceeded {
+pub(crate) struct RateExceeded {
     /// The rate that was exceeded.
     pub rate: Rate,
     /// How long until one call's worth has refilled.
@@ -133,7 +133,7 @@ impl RateExceeded {
     /// Returns why the call was refused, as the audit event records it: `its policy allows 5 calls
     /// per second`, or `the rule "agents/*" allows 100 calls per second for all its principals
     /// together`.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         let (calls, period) = (self.rate.calls, self.rate.period_name());
         match &self.scope {
             RateScope::Principal => format!("its policy allows {calls} calls per {period}"),
@@ -144,7 +144,7 @@ impl RateExceeded {
     }
 
     /// Returns the message the refused caller gets: who is over which rate, and why.
-    pub fn message(&self, principal: &str) -> String {
+    pub(crate) fn message(&self, principal: &str) -> String {
         let which = match self.scope {
             RateScope::Principal => "its request rate",
             RateScope::Rule(_) => "its rule's shared request rate",
@@ -164,7 +164,7 @@ pub struct CallRates<'a> {
 
 /// Limits calls with token buckets, per principal and per rule; safe to share between threads.
 #[derive(Debug, Default)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     buckets: Mutex<Buckets>,
 }
 
@@ -225,20 +225,20 @@ fn refilled<'map>(map: &'map mut HashMap<String, Bucket>, key: &str, rate: Rate,
 
 impl RateLimiter {
     /// Returns a limiter with every bucket full.
-    pub fn new() -> RateLimiter {
+    pub(crate) fn new() -> RateLimiter {
         RateLimiter::default()
     }
 
     /// Takes one call from the principal's bucket, or says when the next call would be allowed.
     /// A changed rate (after a policy reload) starts a fresh, full bucket.
-    pub fn check(&self, principal: &str, rate: Rate, now: Instant) -> Result<(), RateExceeded> {
+    pub(crate) fn check(&self, principal: &str, rate: Rate, now: Instant) -> Result<(), RateExceeded> {
         self.check_call(CallRates { principal: Some((principal, rate)), rule: None }, now)
     }
 
     /// Takes one call from each bucket the call's rates name, or from none when any is empty, and
     /// then says which bucket refused: the one the caller must wait longer for, the principal's own
     /// on a tie. A changed rate, or a rule whose `match` changed, starts a fresh, full bucket.
-    pub fn check_call(&self, rates: CallRates<'_>, now: Instant) -> Result<(), RateExceeded> {
+    pub(crate) fn check_call(&self, rates: CallRates<'_>, now: Instant) -> Result<(), RateExceeded> {
         // A poisoned lock only means another caller panicked mid-check; the buckets stay usable.
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let Buckets { principals, rules } = &mut *buckets;

@@ -28,7 +28,7 @@ impl Stamp {
 
 /// Holds the policy in force; readers take a cheap [`Arc`] of it per call.
 #[derive(Debug)]
-pub struct PolicyStore {
+pub(crate) struct PolicyStore {
     path: Option<PathBuf>,
     current: RwLock<Arc<Policy>>,
     seen: Mutex<Option<Stamp>>,
@@ -37,7 +37,7 @@ pub struct PolicyStore {
 impl PolicyStore {
     /// Loads the policy file; the store can then follow its changes with
     /// [`PolicyStore::spawn_reload`].
-    pub fn load(path: impl AsRef<Path>) -> Result<Arc<PolicyStore>, PolicyError> {
+    pub(crate) fn load(path: impl AsRef<Path>) -> Result<Arc<PolicyStore>, PolicyError> {
         let path = path.as_ref().to_path_buf();
         let stamp = Stamp::of(&path)?;
         let policy = Policy::load(&path)?;
@@ -49,18 +49,18 @@ impl PolicyStore {
     }
 
     /// Holds a fixed policy that no file backs, such as [`Policy::allow_all`].
-    pub fn from_policy(policy: Policy) -> PolicyStore {
+    pub(crate) fn from_policy(policy: Policy) -> PolicyStore {
         PolicyStore { path: None, current: RwLock::new(Arc::new(policy)), seen: Mutex::new(None) }
     }
 
     /// Returns the policy in force.
-    pub fn current(&self) -> Arc<Policy> {
+    pub(crate) fn current(&self) -> Arc<Policy> {
         // A poisoned lock still holds a whole policy: writers only ever swap the Arc.
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Returns the file the policy comes from, if any.
-    pub fn path(&self) -> Option<&Path> {
+    pub(crate) fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
@@ -68,7 +68,7 @@ impl PolicyStore {
     /// `Ok(true)` when a new policy is in force, `Ok(false)` when nothing changed, and the error
     /// when the changed file is invalid (the last good policy then stays in force; the same bad
     /// file is reported once, not on every look).
-    pub fn reload_if_changed(&self) -> Result<bool, PolicyError> {
+    pub(crate) fn reload_if_changed(&self) -> Result<bool, PolicyError> {
         let Some(path) = &self.path else {
             return Ok(false);
         };
@@ -92,7 +92,7 @@ impl PolicyStore {
     /// Starts a task that looks at the file every `interval` and swaps in a changed, valid policy,
     /// logging each reload and each rejected file. The task ends when the store is dropped; a
     /// store without a file has nothing to follow and its task ends at once.
-    pub fn spawn_reload(self: &Arc<Self>, interval: Duration) -> JoinHandle<()> {
+    pub(crate) fn spawn_reload(self: &Arc<Self>, interval: Duration) -> JoinHandle<()> {
         let store: Weak<PolicyStore> = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);

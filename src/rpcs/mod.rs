@@ -6,24 +6,24 @@
 
 mod table;
 
-pub use self::table::RPCS;
+pub(crate) use self::table::RPCS;
 use crate::policy::{Capability, Level};
 
 /// The protobuf package every gateway service lives in.
-pub const PACKAGE: &str = "metabase.gateway.v1";
+pub(crate) const PACKAGE: &str = "metabase.gateway.v1";
 /// The protobuf package of Arrow Flight's `FlightService`, served on the same port.
-pub const FLIGHT_PACKAGE: &str = "arrow.flight.protocol";
+pub(crate) const FLIGHT_PACKAGE: &str = "arrow.flight.protocol";
 
 /// Reports whether a gRPC path belongs to a service the access path guards: the gateway's
 /// package or Flight's. Health and reflection are outside it.
-pub fn is_guarded(path: &str) -> bool {
+pub(crate) fn is_guarded(path: &str) -> bool {
     let package = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     package.starts_with(&format!("{PACKAGE}.")) || package.starts_with(&format!("{FLIGHT_PACKAGE}."))
 }
 
 /// The kind of resource an RPC's request names by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ResourceKind {
+pub(crate) enum ResourceKind {
     /// The request names no single resource (lists, search, the caller itself).
     None,
     /// A saved question or model.
@@ -54,7 +54,7 @@ pub enum ResourceKind {
 
 /// What an RPC acts on, as it reads in an audit sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Object {
+pub(crate) enum Object {
     /// A fixed phrase, such as `saved questions` or `the permissions graph`.
     Fixed(&'static str),
     /// One resource, named by its id from the event's resources when the call recorded it.
@@ -70,7 +70,7 @@ pub enum Object {
 
 /// Which recorded resource, besides the object, says where the call acted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     /// Nothing is added.
     None,
     /// ` in collection 7` when the call recorded a collection.
@@ -81,7 +81,7 @@ pub enum Place {
 
 /// How one RPC reads in an audit sentence: "ran saved question 42 in collection 7".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RpcPhrase {
+pub(crate) struct RpcPhrase {
     /// The verb in the past tense, with any preposition: `ran`, `unsubscribed from`.
     pub past: &'static str,
     /// The verb as an infinitive, for "tried to ...": `run`, `unsubscribe from`.
@@ -94,7 +94,7 @@ pub struct RpcPhrase {
 
 /// Everything the gateway knows about one RPC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RpcFacts {
+pub(crate) struct RpcFacts {
     /// The full gRPC path: `/metabase.gateway.v1.CardService/GetCard`.
     pub path: &'static str,
     /// The capability the RPC belongs to; `None` for RPCs any identified caller may make, and
@@ -118,31 +118,31 @@ pub struct RpcFacts {
 
 impl RpcFacts {
     /// Returns the RPC's path without its package: `CardService/GetCard`.
-    pub fn short_name(&self) -> &'static str {
+    pub(crate) fn short_name(&self) -> &'static str {
         short_name(self.path)
     }
 }
 
 /// Returns the facts of the RPC at a full gRPC path (`/metabase.gateway.v1.CardService/GetCard`).
-pub fn facts_for(path: &str) -> Option<&'static RpcFacts> {
+pub(crate) fn facts_for(path: &str) -> Option<&'static RpcFacts> {
     // A linear scan of ~45 short strings costs less than hashing would be worth.
     RPCS.iter().find(|facts| facts.path == path)
 }
 
 /// Finds an RPC by its full path, by its path without the leading `/`, or by its short name
 /// (`CardService/GetCard`).
-pub fn lookup(name: &str) -> Option<&'static RpcFacts> {
+pub(crate) fn lookup(name: &str) -> Option<&'static RpcFacts> {
     RPCS.iter().find(|facts| facts.path == name || facts.short_name() == short_name(name))
 }
 
 /// Returns the phrase of a gateway RPC, given its full path or short name, if the table has it;
 /// a path in another package has none.
-pub fn phrase_for(rpc: &str) -> Option<&'static RpcPhrase> {
+pub(crate) fn phrase_for(rpc: &str) -> Option<&'static RpcPhrase> {
     facts_for(&full_path(rpc)).map(|facts| &facts.phrase)
 }
 
 /// Returns an RPC path without its package or leading `/`: `CardService/GetCard`.
-pub fn short_name(path: &str) -> &str {
+pub(crate) fn short_name(path: &str) -> &str {
     let trimmed = path.trim_start_matches('/');
     let Some(slash) = trimmed.rfind('/') else {
         return trimmed;
@@ -152,7 +152,7 @@ pub fn short_name(path: &str) -> &str {
 }
 
 /// Returns the method name alone: `GetCard`.
-pub fn method_name(path: &str) -> &str {
+pub(crate) fn method_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 

@@ -128,7 +128,7 @@ const NOTIFICATION: Object = one("notification", "notification {}", "a notificat
 /// answer is `unary` or `streams`, the kind of resource its request names; then how a call reads
 /// in an audit sentence: past tense, infinitive, object, and which recorded resource is its place.
 #[rustfmt::skip]
-pub static RPCS: &[RpcFacts] = &[
+pub(crate) static RPCS: &[RpcFacts] = &[
     rpc!("CardService/ListCards",  Cards: Read, reads,   unary,   None)
         .says("listed", "list", fixed("saved questions"), InCollection),
     rpc!("CardService/GetCard",    Cards: Read, reads,   unary,   Card)

@@ -22,7 +22,7 @@ use super::columns::{CellKind, ColumnInfo};
 use super::wire::{BatchEncoder, RowEncoder};
 
 /// The zone of every timestamp column: values are instants, read with Metabase's offsets.
-pub const TIMESTAMP_ZONE: &str = "UTC";
+pub(crate) const TIMESTAMP_ZONE: &str = "UTC";
 
 /// The Arrow type of a result column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl ArrowKind {
 /// Returns the Arrow schema of a result's columns. Each field is named by Metabase's column name
 /// and keeps `name`, `display_name`, `base_type` and, when set, `semantic_type` as metadata under
 /// `metabase.`.
-pub fn schema(columns: &[ColumnInfo]) -> Schema {
+pub(crate) fn schema(columns: &[ColumnInfo]) -> Schema {
     let fields: Vec<Field> = columns
         .iter()
         .map(|info| {
@@ -167,7 +167,7 @@ fn exact_integer(value: f64) -> Option<i64> {
 }
 
 /// Builds Arrow record batches from typed cells, one array per column of the result's schema.
-pub struct ArrowRows {
+pub(crate) struct ArrowRows {
     schema: SchemaRef,
     columns: Vec<ColumnBuilder>,
     /// The column the next cell of the current row goes to.
@@ -179,7 +179,7 @@ pub struct ArrowRows {
 
 impl ArrowRows {
     /// Returns an encoder for a result's columns.
-    pub fn new(columns: &[ColumnInfo]) -> Self {
+    pub(crate) fn new(columns: &[ColumnInfo]) -> Self {
         ArrowRows {
             schema: Arc::new(schema(columns)),
             columns: columns.iter().map(|column| ColumnBuilder::new(ArrowKind::of(column))).collect(),
@@ -188,11 +188,6 @@ impl ArrowRows {
             bytes: 0,
             mistyped: 0,
         }
-    }
-
-    /// Returns the schema of the batches.
-    pub fn schema(&self) -> SchemaRef {
-        self.schema.clone()
     }
 
     /// Returns the builder of the next cell in the row, or `None` past the last column.

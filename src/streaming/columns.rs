@@ -83,7 +83,7 @@ impl ColumnInfo {
 }
 
 /// Returns the header message for columns.
-pub fn header(columns: &[ColumnInfo]) -> ResultHeader {
+pub(crate) fn header(columns: &[ColumnInfo]) -> ResultHeader {
     ResultHeader { columns: columns.iter().map(|column| column.column.clone()).collect() }
 }
 
@@ -114,7 +114,7 @@ pub fn push_text_cell(encoder: &mut impl RowEncoder, kind: CellKind, field: &str
 
 /// Appends a JSON value from the query route as a typed value. Integers beyond 2^53 arrive as
 /// strings there; an integer column reads them back as integers.
-pub fn push_json_cell(encoder: &mut impl RowEncoder, kind: CellKind, value: &Value) {
+pub(crate) fn push_json_cell(encoder: &mut impl RowEncoder, kind: CellKind, value: &Value) {
     match value {
         Value::Null => encoder.null(),
         Value::Bool(flag) => encoder.boolean(*flag),

@@ -11,7 +11,7 @@
 /// How Metabase's error object begins.
 const ERROR_MARKER: &[u8] = b"{\"status\":\"failed\"";
 /// The most bytes held as a possible error object; a longer record is data.
-pub const MAX_ERROR_OBJECT_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_ERROR_OBJECT_BYTES: usize = 256 * 1024;
 
 /// A complete record: its bytes and where each field ends. The bytes are checked as UTF-8 once
 /// per record, not once per field.

@@ -6,7 +6,7 @@
 //! Metabase. When the caller cancels or its deadline passes, the producer is dropped with its
 //! upstream request, so Metabase sees the connection close at once.
 
-pub mod arrow;
+pub(crate) mod arrow;
 pub(crate) mod bounds;
 pub mod columns;
 pub mod csv;

@@ -148,7 +148,7 @@ pub trait RowEncoder {
 
 /// A [`RowEncoder`] that gathers rows into batches of one wire encoding: the result pipeline
 /// sends a batch once it holds about [`BatchEncoder::BATCH_BYTES`].
-pub trait BatchEncoder: RowEncoder {
+pub(crate) trait BatchEncoder: RowEncoder {
     /// A finished batch, ready to be sent.
     type Batch;
     /// The size in bytes at which a batch is sent.
