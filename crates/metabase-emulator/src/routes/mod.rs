@@ -8,6 +8,7 @@ mod collections;
 mod dashboards;
 mod databases;
 mod dataset;
+mod fields;
 mod metadata;
 mod notifications;
 mod permissions;
@@ -86,8 +87,8 @@ pub(crate) fn router(context: Arc<Context>) -> EmulatorService {
         .route("/api/table/{id}", get(metadata::get_table).put(metadata::update_table))
         .route("/api/table/{id}/query_metadata", get(metadata::table_query_metadata))
         .route("/api/table/{id}/fields/order", put(metadata::update_field_order))
-        .route("/api/field/{id}", get(metadata::get_field).put(metadata::update_field))
-        .route("/api/field/{id}/values", get(metadata::field_values))
+        .route("/api/field/{id}", get(fields::get_field).put(fields::update_field))
+        .route("/api/field/{id}/values", get(fields::field_values))
         .route("/api/dataset", post(dataset::adhoc_query))
         .route("/api/dataset/{format}", post(dataset::adhoc_export))
         .route("/api/user", get(users::list).post(users::create))

@@ -5,6 +5,7 @@
 mod model;
 mod permissions;
 mod seed;
+mod seed_alerts;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

@@ -5,12 +5,12 @@ use serde_json::{Map, Value, json};
 
 use super::permissions::Access;
 use super::{
-    ADMINISTRATORS_GROUP_ID, ALL_USERS_GROUP_ID, ApiKey, AppState, Card, CardPayload, Collection, DashCard, Dashboard,
-    DashboardTab, Database, Group, Membership, Notification, SeedCredentials, TRASH_COLLECTION_ID, User, entity_id,
+    ADMINISTRATORS_GROUP_ID, ALL_USERS_GROUP_ID, ApiKey, AppState, Card, Collection, DashCard, Dashboard, DashboardTab,
+    Database, Group, Membership, SeedCredentials, TRASH_COLLECTION_ID, User, entity_id,
 };
 use crate::catalog::{Catalog, SAMPLE_DATABASE_ID};
 
-const SEEDED_AT: &str = "2026-01-15T09:30:00.000000Z";
+pub(super) const SEEDED_AT: &str = "2026-01-15T09:30:00.000000Z";
 
 /// The seeded admin user.
 pub(super) const ADMIN_USER_ID: i64 = 1;
@@ -27,7 +27,7 @@ pub(super) fn seed(state: &mut AppState, credentials: &SeedCredentials) {
     let catalog = Catalog::sample();
     seed_cards(state, &catalog);
     seed_dashboards(state);
-    seed_alerts(state);
+    super::seed_alerts::seed_alerts(state);
     state.permissions_revision = 1;
 }
 
@@ -398,65 +398,4 @@ fn seed_dashboards(state: &mut AppState) {
         dashboard(2, "Marketing pulse", 3, vec![dashcard(4, 4, None, 0, 0), dashcard(5, 5, None, 6, 0)], vec![]);
     state.dashboards.insert(sales.id, sales);
     state.dashboards.insert(marketing.id, marketing);
-}
-
-/// A cron subscription as Metabase stores it.
-fn cron(id: i64, notification_id: i64, schedule: &str) -> Value {
-    json!({"id": id, "notification_id": notification_id, "type": "notification-subscription/cron",
-           "cron_schedule": schedule, "event_name": null, "ui_display_type": "cron/builder", "created_at": SEEDED_AT})
-}
-
-/// An email handler with user recipients, as Metabase stores it.
-fn email_to_users(id: i64, notification_id: i64, users: &[i64]) -> Value {
-    let recipients: Vec<Value> = users
-        .iter()
-        .enumerate()
-        .map(|(index, user)| {
-            json!({"id": id * 10 + index as i64, "notification_handler_id": id,
-                   "type": "notification-recipient/user", "user_id": user, "permissions_group_id": null,
-                   "details": null, "created_at": SEEDED_AT, "updated_at": SEEDED_AT})
-        })
-        .collect();
-    json!({"id": id, "notification_id": notification_id, "channel_type": "channel/email", "channel_id": null,
-           "template_id": null, "active": true, "recipients": recipients,
-           "created_at": SEEDED_AT, "updated_at": SEEDED_AT})
-}
-
-fn card_alert(
-    id: i64,
-    card_id: i64,
-    creator_id: i64,
-    condition: &str,
-    once: bool,
-    schedule: &str,
-    users: &[i64],
-) -> Notification {
-    Notification {
-        id,
-        payload_type: "notification/card".into(),
-        payload: Some(CardPayload {
-            id,
-            card_id,
-            send_condition: condition.into(),
-            send_once: once,
-            created_at: SEEDED_AT.into(),
-            updated_at: SEEDED_AT.into(),
-        }),
-        active: true,
-        creator_id,
-        subscriptions: vec![cron(id, id, schedule)],
-        handlers: vec![email_to_users(id, id, users)],
-        created_at: SEEDED_AT.into(),
-        updated_at: SEEDED_AT.into(),
-    }
-}
-
-fn seed_alerts(state: &mut AppState) {
-    let alerts = [
-        card_alert(1, 3, ADMIN_USER_ID, "has_result", false, "0 0 9 * * ? *", &[ADMIN_USER_ID, ANALYST_USER_ID]),
-        card_alert(2, 8, ANALYST_USER_ID, "goal_above", true, "0 0 * * * ? *", &[ANALYST_USER_ID]),
-    ];
-    for alert in alerts {
-        state.notifications.insert(alert.id, alert);
-    }
 }
