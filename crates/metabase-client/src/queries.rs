@@ -170,6 +170,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_zero_row_probe_answer_past_one_mebibyte_is_not_held_and_the_columns_stay_untyped() {
+        let server = MockServer::start().await;
+        let cols = r#"[{"name":"ID","base_type":"type/BigInteger"}]"#;
+        let small = format!(r#"{{"data":{{"rows":[],"cols":{cols}}},"status":"completed"}}"#);
+        // The same valid answer, padded past the cap by a key a hostile upstream controls.
+        let padding = "x".repeat(super::MAX_PROBE_BODY);
+        let large = format!(r#"{{"data":{{"rows":[],"cols":{cols}}},"padding":"{padding}","status":"completed"}}"#);
+        for (database, answer) in [(1, small), (2, large)] {
+            Mock::given(method("POST"))
+                .and(path("/api/dataset"))
+                .and(body_string_contains(format!("\"database\":{database}")))
+                .respond_with(ResponseTemplate::new(202).set_body_raw(answer, "application/json"))
+                .mount(&server)
+                .await;
+        }
+        let client = api_key_client(&server);
+        let query = |database: i64| QuerySource::Dataset {
+            query: json!({"database": database, "type": "query", "query": {"source-table": 1}}),
+        };
+
+        let typed = client.queries().columns(&query(1)).await.expect("a small probe answer gives its columns");
+        assert_eq!(typed[0]["name"], "ID");
+        assert_eq!(client.queries().columns(&query(2)).await, None, "a probe answer past 1 MiB is dropped");
+    }
+
+    #[tokio::test]
     async fn failed_query_202_body_becomes_query_failed() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
