@@ -133,6 +133,18 @@ mod tests {
         QuerySource::Card { card: Box::new(card), parameters: json!([]) }
     }
 
+    /// Answers `POST /api/dataset` with 202 and the given body, chosen by the query's database.
+    async fn answer_by_database<const N: usize>(server: &MockServer, answers: [(i64, String); N]) {
+        for (database, answer) in answers {
+            Mock::given(method("POST"))
+                .and(path("/api/dataset"))
+                .and(body_string_contains(format!("\"database\":{database}")))
+                .respond_with(ResponseTemplate::new(202).set_body_raw(answer, "application/json"))
+                .mount(server)
+                .await;
+        }
+    }
+
     async fn whole(body: &mut crate::ResultBody) -> Vec<u8> {
         let mut bytes = Vec::new();
         while let Some(chunk) = body.next_chunk().await.unwrap() {
@@ -144,17 +156,18 @@ mod tests {
     #[tokio::test]
     async fn decode_rows_borrows_cells_and_a_row_that_is_not_an_array_is_an_error_not_an_empty_result() {
         let server = MockServer::start().await;
-        for (database, answer) in [
-            (1, r#"{"data":{"rows":[[1,"Gizmo"]],"cols":[{"name":"ID"},{"name":"T"}]},"status":"completed"}"#),
-            (2, r#"{"data":{"rows":[{"ID":1}],"cols":[{"name":"ID"}]},"status":"completed"}"#),
-        ] {
-            Mock::given(method("POST"))
-                .and(path("/api/dataset"))
-                .and(body_string_contains(format!("\"database\":{database}")))
-                .respond_with(ResponseTemplate::new(202).set_body_raw(answer, "application/json"))
-                .mount(&server)
-                .await;
-        }
+        answer_by_database(
+            &server,
+            [
+                (
+                    1,
+                    r#"{"data":{"rows":[[1,"Gizmo"]],"cols":[{"name":"ID"},{"name":"T"}]},"status":"completed"}"#
+                        .into(),
+                ),
+                (2, r#"{"data":{"rows":[{"ID":1}],"cols":[{"name":"ID"}]},"status":"completed"}"#.into()),
+            ],
+        )
+        .await;
         let client = api_key_client(&server);
 
         let mut body = client.queries().run(&QuerySource::Dataset { query: json!({"database": 1}) }).await.unwrap();
@@ -177,14 +190,7 @@ mod tests {
         // The same valid answer, padded past the cap by a key a hostile upstream controls.
         let padding = "x".repeat(super::MAX_PROBE_BODY);
         let large = format!(r#"{{"data":{{"rows":[],"cols":{cols}}},"padding":"{padding}","status":"completed"}}"#);
-        for (database, answer) in [(1, small), (2, large)] {
-            Mock::given(method("POST"))
-                .and(path("/api/dataset"))
-                .and(body_string_contains(format!("\"database\":{database}")))
-                .respond_with(ResponseTemplate::new(202).set_body_raw(answer, "application/json"))
-                .mount(&server)
-                .await;
-        }
+        answer_by_database(&server, [(1, small), (2, large)]).await;
         let client = api_key_client(&server);
         let query = |database: i64| QuerySource::Dataset {
             query: json!({"database": database, "type": "query", "query": {"source-table": 1}}),

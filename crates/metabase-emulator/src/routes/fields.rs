@@ -7,8 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::databases::database_json;
-use super::metadata::{field_json, hydrated_field, table_json};
+use super::metadata::{field_json, hydrated_field, record_edits, sample_database_json, table_json};
 use crate::Context;
 use crate::catalog::{FieldDef, SAMPLE_DATABASE_ID, TableDef};
 use crate::http::{ApiError, ApiResult, Body, Caller, json_response, positive_id};
@@ -58,9 +57,7 @@ pub(super) async fn get_field(
     let (table, field) = readable_field(&context, &state, caller, &id)?;
     let mut rendered = hydrated_field(&context, &state, field);
     let mut table_rendered = table_json(&state, table, false);
-    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
-    table_rendered["db"] =
-        database.map_or(Value::Null, |database| database_json(&state, &context.catalog, &database, caller, None));
+    table_rendered["db"] = sample_database_json(&context, &state, caller);
     rendered["table"] = table_rendered;
     Ok(json_response(StatusCode::OK, &rendered))
 }
@@ -86,13 +83,7 @@ pub(super) async fn update_field(
             target,
         ));
     }
-    let edits = state.field_edits.entry(field.id).or_default();
-    for key in FIELD_KEYS {
-        if let Some(value) = body.map.get(*key) {
-            edits.insert((*key).to_owned(), value.clone());
-        }
-    }
-    edits.insert("updated_at".into(), json!(crate::state::now()));
+    record_edits(state.field_edits.entry(field.id).or_default(), FIELD_KEYS, &body);
     Ok(json_response(StatusCode::OK, &hydrated_field(&context, &state, field)))
 }
 

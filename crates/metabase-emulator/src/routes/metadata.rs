@@ -44,6 +44,22 @@ fn has_field_values(field: &FieldDef) -> &'static str {
     }
 }
 
+/// Renders the sample database as the `db` of a table, `null` if it was deleted.
+pub(super) fn sample_database_json(context: &Context, state: &AppState, caller: Caller) -> Value {
+    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
+    database.map_or(Value::Null, |database| database_json(state, &context.catalog, &database, caller, None))
+}
+
+/// Records the `keys` a `PUT` body carries as edits over the catalog, stamped with the time.
+pub(super) fn record_edits(edits: &mut Map<String, Value>, keys: &[&str], body: &Body) {
+    for key in keys {
+        if let Some(value) = body.map.get(*key) {
+            edits.insert((*key).to_owned(), value.clone());
+        }
+    }
+    edits.insert("updated_at".into(), json!(crate::state::now()));
+}
+
 fn overlay(mut rendered: Value, edits: Option<&Map<String, Value>>) -> Value {
     if let (Some(object), Some(edits)) = (rendered.as_object_mut(), edits) {
         for (key, value) in edits {
@@ -124,8 +140,7 @@ pub(super) async fn list_tables(State(context): State<Arc<Context>>, caller: Cal
     if !state.can_view_database(caller.user_id, SAMPLE_DATABASE_ID) {
         return Ok(json_response(StatusCode::OK, &json!([])));
     }
-    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
-    let db = database.map_or(Value::Null, |database| database_json(&state, &context.catalog, &database, caller, None));
+    let db = sample_database_json(&context, &state, caller);
     let tables: Vec<Value> = context
         .catalog
         .tables
@@ -148,9 +163,7 @@ pub(super) async fn get_table(
     let state = context.state();
     let table = readable_table(&context, &state, caller, &id)?;
     let mut rendered = table_json(&state, table, false);
-    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
-    rendered["db"] =
-        database.map_or(Value::Null, |database| database_json(&state, &context.catalog, &database, caller, None));
+    rendered["db"] = sample_database_json(&context, &state, caller);
     rendered["pk_field"] =
         table.fields.iter().find(|field| field.semantic_type == Some("type/PK")).map_or(Value::Null, |f| json!(f.id));
     Ok(json_response(StatusCode::OK, &rendered))
@@ -168,9 +181,7 @@ pub(super) async fn table_query_metadata(
     let mut rendered = table_json(&state, table, false);
     rendered["fields"] =
         Value::Array(table.fields.iter().map(|field| hydrated_field(&context, &state, field)).collect());
-    let database = state.databases.get(&SAMPLE_DATABASE_ID).cloned();
-    rendered["db"] =
-        database.map_or(Value::Null, |database| database_json(&state, &context.catalog, &database, caller, None));
+    rendered["db"] = sample_database_json(&context, &state, caller);
     rendered["segments"] = json!([]);
     rendered["metrics"] = json!([]);
     Ok(json_response(StatusCode::OK, &rendered))
@@ -193,13 +204,7 @@ pub(super) async fn update_table(
     {
         return Err(ApiError::invalid("visibility_type", "nullable enum of hidden, technical, cruft", visibility));
     }
-    let edits = state.table_edits.entry(table.id).or_default();
-    for key in TABLE_KEYS {
-        if let Some(value) = body.map.get(*key) {
-            edits.insert((*key).to_owned(), value.clone());
-        }
-    }
-    edits.insert("updated_at".into(), json!(crate::state::now()));
+    record_edits(state.table_edits.entry(table.id).or_default(), TABLE_KEYS, &body);
     Ok(json_response(StatusCode::OK, &table_json(&state, table, false)))
 }
 
