@@ -5,13 +5,14 @@ use serde_json::Value;
 
 use super::json::from_struct;
 use super::model::{extra, json_of, list, list_items, object, small, timestamp};
+use super::proto_json::IntoProto;
 use super::{collection_ref, collection_target};
 use crate::error::GatewayError;
 use crate::metabase::{Card as UpstreamCard, CardCreate, CardUpdate, DashboardId, TabId};
 use crate::pb::v1::{Card, CreateCardRequest, UpdateCardRequest};
 
-impl From<UpstreamCard> for Card {
-    fn from(card: UpstreamCard) -> Self {
+impl<J: IntoProto> From<UpstreamCard<J>> for Card {
+    fn from(card: UpstreamCard<J>) -> Self {
         Card {
             id: card.id.get(),
             entity_id: card.entity_id.unwrap_or_default(),

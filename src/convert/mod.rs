@@ -17,6 +17,7 @@ pub(crate) mod paging;
 pub(crate) mod permissions;
 #[cfg(test)]
 mod property_tests;
+pub(crate) mod proto_json;
 pub(crate) mod search;
 pub(crate) mod users;
 

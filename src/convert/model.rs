@@ -2,24 +2,24 @@
 //! well-known types, narrow integers, timestamps, and the `extra` Struct that carries what the
 //! message has no field for (the model's own `extra` plus typed fields the message does not name).
 
+use std::collections::BTreeMap;
+
 use prost_types::{ListValue, Struct, Timestamp};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::json::{from_proto_value, to_list, to_struct, to_timestamp};
+use super::json::{from_proto_value, to_proto_value, to_timestamp};
+use super::proto_json::IntoProto;
 use crate::metabase::CollectionKey;
 
 /// Returns a JSON object field as a `Struct`; anything that is not an object reads as unset.
-pub(crate) fn object(value: Option<Value>) -> Option<Struct> {
-    match value {
-        Some(Value::Object(map)) => Some(to_struct(map)),
-        _ => None,
-    }
+pub(crate) fn object<J: IntoProto>(value: Option<J>) -> Option<Struct> {
+    value.and_then(IntoProto::into_struct)
 }
 
 /// Returns a JSON array field as a `ListValue`.
-pub(crate) fn list(items: Vec<Value>) -> Option<ListValue> {
-    Some(to_list(items))
+pub(crate) fn list<J: IntoProto>(items: Vec<J>) -> Option<ListValue> {
+    Some(ListValue { values: items.into_iter().map(IntoProto::into_proto).collect() })
 }
 
 /// Returns the items of a caller's `ListValue` as JSON values.
@@ -52,16 +52,18 @@ pub(crate) fn json_of<T: Serialize>(value: Option<&T>) -> Option<Value> {
 
 /// Builds a message's `extra`: the model's untyped keys, plus the typed fields the message has
 /// no field for (`unmapped`, under Metabase's key; those that are unset are left out).
-pub(crate) fn extra<const N: usize>(
-    mut untyped: Map<String, Value>,
+pub(crate) fn extra<J: IntoProto, const N: usize>(
+    untyped: impl IntoIterator<Item = (String, J)>,
     unmapped: [(&str, Option<Value>); N],
 ) -> Option<Struct> {
+    let mut fields: BTreeMap<String, prost_types::Value> =
+        untyped.into_iter().map(|(key, value)| (key, value.into_proto())).collect();
     for (key, value) in unmapped {
         if let Some(value) = value {
-            untyped.insert(key.to_owned(), value);
+            fields.insert(key.to_owned(), to_proto_value(value));
         }
     }
-    Some(to_struct(untyped))
+    Some(Struct { fields })
 }
 
 #[cfg(test)]

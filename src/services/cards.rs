@@ -1,11 +1,13 @@
 //! CardService: saved questions, models and metrics, narrowed to the caller's collections.
 
+use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
 
 use super::queries::check_saved_query;
 use super::{collection_locations, collection_scope, failed, object_scope, total_size};
 use crate::convert::collection_target;
 use crate::convert::paging::Page;
+use crate::convert::proto_json::ProtoJson;
 use crate::error::GatewayError;
 use crate::metabase::{
     Card as UpstreamCard, CardCreate, CardFilter as UpstreamFilter, CardId, CardUpdate, DashboardId,
@@ -43,9 +45,14 @@ pub(super) async fn readable_card(call: &CallContext, card_id: i64) -> Result<Up
 }
 
 /// Reads a card and checks it against the caller's collections and databases; `note` records it
-/// (and its collection) as what the call acted on, for calls where the card is the subject.
-pub(super) async fn checked_card(call: &CallContext, card_id: i64, note: bool) -> Result<UpstreamCard, Status> {
-    let card = call.client.cards().get(CardId(card_id), false).await.map_err(failed(format!("card {card_id}")))?;
+/// (and its collection) as what the call acted on, for calls where the card is the subject. `J`
+/// is how its free-form JSON is read: JSON values, or protobuf values for a card answered as is.
+pub(super) async fn checked_card<J: DeserializeOwned>(
+    call: &CallContext,
+    card_id: i64,
+    note: bool,
+) -> Result<UpstreamCard<J>, Status> {
+    let card = call.client.cards().get_as(CardId(card_id), false).await.map_err(failed(format!("card {card_id}")))?;
     let scope = object_scope(&card, None);
     if note {
         call.note_resource("card", card_id);
@@ -84,7 +91,8 @@ impl CardService for CardApi {
         let request = request.into_inner();
         let page = Page::from_request(request.page_size, &request.page_token)?;
         let filter = filter(request.filter)?;
-        let listed = call.client.cards().list(filter, request.model_id).await.map_err(failed("cards"))?;
+        let listed =
+            call.client.cards().list_as::<ProtoJson>(filter, request.model_id).await.map_err(failed("cards"))?;
         let visibility = super::visibility(&call).await?;
         let visible: Vec<Card> =
             listed.into_iter().map(Card::from).filter_map(|card| crate::narrow::card(&visibility, card)).collect();
@@ -99,11 +107,11 @@ impl CardService for CardApi {
     async fn get_card(&self, request: Request<GetCardRequest>) -> Result<Response<Card>, Status> {
         let call = CallContext::of(&request)?;
         let request = request.into_inner();
-        let card = readable_card(&call, request.card_id).await?;
+        let card = checked_card::<ProtoJson>(&call, request.card_id, true).await?;
         let card = if request.legacy_mbql {
             call.client
                 .cards()
-                .get(CardId(request.card_id), true)
+                .get_as(CardId(request.card_id), true)
                 .await
                 .map_err(failed(format!("card {}", request.card_id)))?
         } else {

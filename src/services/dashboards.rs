@@ -1,5 +1,6 @@
 //! DashboardService: dashboards with their cards and tabs.
 
+use serde::de::IgnoredAny;
 use std::collections::HashSet;
 
 use tonic::{Request, Response, Status};
@@ -61,7 +62,7 @@ async fn check_placed_cards(
         let placed = dashcard.card_id.into_iter().chain(dashboards::series_card_ids(dashcard));
         for card_id in placed.map(CardId::get) {
             if !existing.contains(&(dashcard.id.get(), card_id)) {
-                super::cards::checked_card(call, card_id, false).await?;
+                super::cards::checked_card::<IgnoredAny>(call, card_id, false).await?;
             }
         }
     }

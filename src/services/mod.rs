@@ -92,7 +92,7 @@ pub(crate) trait Placed {
     fn hydrated_collection(&self) -> Option<&CollectionSummary>;
 }
 
-impl Placed for Card {
+impl<J> Placed for Card<J> {
     fn archived(&self) -> bool {
         self.archived
     }

@@ -1,5 +1,7 @@
 //! Owns the card routes (`/api/card`, CONTRACT.md §4): list, get, create and update.
 
+use serde::de::DeserializeOwned;
+
 use super::error::MetabaseError;
 use super::ids::CardId;
 use super::models::{Card, CardCreate, CardUpdate};
@@ -58,6 +60,15 @@ impl<'a> Cards<'a> {
     /// Lists the cards matching `filter` (`GET /api/card?f=`); `model_id` is required by Metabase
     /// for the database, table, using-model and using-segment filters.
     pub async fn list(&self, filter: CardFilter, model_id: Option<i64>) -> Result<Vec<Card>, MetabaseError> {
+        self.list_as(filter, model_id).await
+    }
+
+    /// Lists cards as [`Cards::list`] does, with their free-form JSON read as `J`.
+    pub async fn list_as<J: DeserializeOwned>(
+        &self,
+        filter: CardFilter,
+        model_id: Option<i64>,
+    ) -> Result<Vec<Card<J>>, MetabaseError> {
         let mut query = vec![param("f", filter.as_str())];
         if let Some(model_id) = model_id {
             query.push(param("model_id", model_id));
@@ -69,6 +80,11 @@ impl<'a> Cards<'a> {
     /// `legacy-mbql=true` on 0.57 and later (older releases answer with MBQL 4 anyway, so the
     /// parameter is left out once the client knows it talks to one).
     pub async fn get(&self, id: CardId, legacy_mbql: bool) -> Result<Card, MetabaseError> {
+        self.get_as(id, legacy_mbql).await
+    }
+
+    /// Returns one card as [`Cards::get`] does, with its free-form JSON read as `J`.
+    pub async fn get_as<J: DeserializeOwned>(&self, id: CardId, legacy_mbql: bool) -> Result<Card<J>, MetabaseError> {
         let query = if legacy_mbql && self.legacy_mbql_param { vec![param("legacy-mbql", true)] } else { Vec::new() };
         self.transport.get_json("/api/card/{id}", &format!("/api/card/{id}"), &query).await
     }

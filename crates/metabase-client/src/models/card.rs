@@ -1,6 +1,8 @@
 //! Owns the card model (saved questions, models and metrics, CONTRACT.md §4.8) and the bodies
 //! that create and update one.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -8,8 +10,14 @@ use super::common::{CollectionSummary, LastEditInfo, null_as_default};
 use crate::ids::{CardId, CollectionId, DashboardId, DatabaseId, TabId, TableId, UserId};
 
 /// A card as `GET /api/card/:id` and `GET /api/card` return it.
+///
+/// The parts Metabase leaves free-form (the query, the result metadata, the settings, the
+/// parameters and every key this type does not name) are held as `J`: JSON values unless the
+/// caller reads them straight into a representation of its own, in one pass (the gateway reads
+/// them into protobuf values, without a JSON tree in between).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Card {
+#[serde(bound(serialize = "J: Serialize", deserialize = "J: Deserialize<'de>"))]
+pub struct Card<J = Value> {
     /// The card's id.
     pub id: CardId,
     /// The 21-character NanoID that is stable across instances.
@@ -32,16 +40,16 @@ pub struct Card {
     pub query_type: Option<String>,
     /// The query: MBQL 5 from 0.57 (unless `legacy-mbql=true`), legacy MBQL 4 before.
     #[serde(default)]
-    pub dataset_query: Option<Value>,
+    pub dataset_query: Option<J>,
     /// The columns of the card's result, as Metabase stored them when the query last ran.
     #[serde(default)]
-    pub result_metadata: Option<Vec<Value>>,
+    pub result_metadata: Option<Vec<J>>,
     /// The visualization settings.
     #[serde(default)]
-    pub visualization_settings: Option<Value>,
+    pub visualization_settings: Option<J>,
     /// The parameters the card accepts.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub parameters: Vec<Value>,
+    pub parameters: Vec<J>,
     /// The database the query runs against.
     #[serde(default)]
     pub database_id: Option<DatabaseId>,
@@ -66,7 +74,7 @@ pub struct Card {
     pub dashboard_tab_id: Option<TabId>,
     /// How the card's parameters map onto its query.
     #[serde(default)]
-    pub parameter_mappings: Option<Vec<Value>>,
+    pub parameter_mappings: Option<Vec<J>>,
     /// Whether the card is in the Trash.
     #[serde(default, deserialize_with = "null_as_default")]
     pub archived: bool,
@@ -93,7 +101,7 @@ pub struct Card {
     pub last_edit_info: Option<LastEditInfo>,
     /// Every other key, verbatim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: BTreeMap<String, J>,
 }
 
 /// The body of `POST /api/card`: Metabase requires `name`, `display`, `dataset_query` and
