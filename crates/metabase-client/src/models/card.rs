@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::common::{CollectionSummary, LastEditInfo, null_as_default};
+use super::common::{CollectionSummary, LastEditInfo};
 use crate::ids::{CardId, CollectionId, DashboardId, DatabaseId, TabId, TableId, UserId};
 
 /// A card as `GET /api/card/:id` and `GET /api/card` return it.
@@ -15,89 +15,68 @@ use crate::ids::{CardId, CollectionId, DashboardId, DatabaseId, TabId, TableId, 
 /// parameters and every key this type does not name) are held as `J`: JSON values unless the
 /// caller reads them straight into a representation of its own, in one pass (the gateway reads
 /// them into protobuf values, without a JSON tree in between).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound(serialize = "J: Serialize", deserialize = "J: Deserialize<'de>"))]
+///
+/// Written with every key (typed ones under Metabase's names), read by hand in one pass
+/// (`card_read.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(bound(serialize = "J: Serialize"))]
 pub struct Card<J = Value> {
     /// The card's id.
     pub id: CardId,
     /// The 21-character NanoID that is stable across instances.
-    #[serde(default)]
     pub entity_id: Option<String>,
     /// The card's name.
-    #[serde(default)]
     pub name: Option<String>,
     /// The card's description.
-    #[serde(default)]
     pub description: Option<String>,
     /// `question`, `model` or `metric`.
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     pub card_type: Option<String>,
     /// The visualization, e.g. `table`, `bar`, `scalar`.
-    #[serde(default)]
     pub display: Option<String>,
     /// `native` or `query`.
-    #[serde(default)]
     pub query_type: Option<String>,
     /// The query: MBQL 5 from 0.57 (unless `legacy-mbql=true`), legacy MBQL 4 before.
-    #[serde(default)]
     pub dataset_query: Option<J>,
     /// The columns of the card's result, as Metabase stored them when the query last ran.
-    #[serde(default)]
     pub result_metadata: Option<Vec<J>>,
     /// The visualization settings.
-    #[serde(default)]
     pub visualization_settings: Option<J>,
     /// The parameters the card accepts.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub parameters: Vec<J>,
     /// The database the query runs against.
-    #[serde(default)]
     pub database_id: Option<DatabaseId>,
     /// The source table, for MBQL queries on a table.
-    #[serde(default)]
     pub table_id: Option<TableId>,
     /// The collection holding the card; `None` is the root (the Trash's id when archived directly).
-    #[serde(default)]
     pub collection_id: Option<CollectionId>,
     /// The collection holding the card, hydrated (the card's own collection even when it was
     /// archived directly).
-    #[serde(default)]
     pub collection: Option<CollectionSummary>,
     /// The pinned position in the collection.
-    #[serde(default)]
     pub collection_position: Option<i64>,
     /// The dashboard a dashboard question belongs to.
-    #[serde(default)]
     pub dashboard_id: Option<DashboardId>,
     /// The tab of that dashboard.
-    #[serde(default)]
     pub dashboard_tab_id: Option<TabId>,
     /// How the card's parameters map onto its query.
-    #[serde(default)]
     pub parameter_mappings: Option<Vec<J>>,
     /// Whether the card is in the Trash.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub archived: bool,
     /// The user who created the card.
-    #[serde(default)]
     pub creator_id: Option<UserId>,
     /// Whether the caller may edit the card.
-    #[serde(default)]
     pub can_write: Option<bool>,
     /// The cache lifetime in seconds.
-    #[serde(default)]
     pub cache_ttl: Option<i64>,
     /// How often the card was viewed.
-    #[serde(default)]
     pub view_count: Option<i64>,
     /// Creation time, ISO-8601.
-    #[serde(default)]
     pub created_at: Option<String>,
     /// Last update time, ISO-8601.
-    #[serde(default)]
     pub updated_at: Option<String>,
     /// Who last edited the card and when.
-    #[serde(default, rename = "last-edit-info")]
+    #[serde(rename = "last-edit-info")]
     pub last_edit_info: Option<LastEditInfo>,
     /// Every other key, verbatim.
     #[serde(flatten)]

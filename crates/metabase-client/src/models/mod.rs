@@ -7,6 +7,7 @@
 
 mod alert;
 mod card;
+mod card_read;
 mod collection;
 mod common;
 mod dashboard;
