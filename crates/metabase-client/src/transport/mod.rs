@@ -96,8 +96,15 @@ impl Transport {
                 Authenticator::Session(SessionCache::new(username, password))
             }
         };
-        // Small requests go out at once rather than waiting for Metabase's delayed ACK.
+        // Small requests go out at once rather than waiting for Metabase's delayed ACK. Redirects
+        // are not followed: reqwest strips only the standard credential headers when it follows
+        // one to another host, and `x-api-key` or `X-Metabase-Session` would go with it. Retries
+        // are this transport's own (`retry.rs`: idempotent reads only, within a budget, counted
+        // in spans and metrics), so reqwest's are off, and it no longer copies each request in
+        // case it retries.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .tcp_nodelay(true)
             .connect_timeout(timeout)
             .user_agent(user_agent)

@@ -62,3 +62,23 @@ async fn undecodable_success_body_is_a_decode_error() {
 
     assert!(matches!(error, MetabaseError::Decode { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_so_the_credential_never_reaches_another_host() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .mount(&elsewhere)
+        .await;
+    let metabase = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{}/api/card/1", elsewhere.uri())))
+        .mount(&metabase)
+        .await;
+
+    let answer = api_key_client(&metabase).cards().get(CardId(1), false).await;
+
+    let error = answer.expect_err("a redirect was followed");
+    assert_eq!(error.status(), Some(302), "{error:?}");
+    assert!(elsewhere.received_requests().await.unwrap_or_default().is_empty(), "the other host was called");
+}
