@@ -1,6 +1,6 @@
 //! Reads Metabase's free-form JSON (queries, result metadata, settings, unknown keys) straight
-//! into protobuf values, in one pass: no JSON tree is built and then converted, which halves the
-//! work and the allocations of answering with a card.
+//! into protobuf values, in one pass: no JSON tree is built and then converted. Reading the
+//! emulator's card 1 and converting it took 22 to 24 µs through a JSON tree, 16 µs this way.
 
 use std::collections::BTreeMap;
 use std::fmt;
