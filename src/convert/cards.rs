@@ -1,10 +1,8 @@
 //! Cards: the client's card model to `Card`, and the create and update requests to the client's
 //! `CardCreate` and `CardUpdate` bodies.
 
-use serde_json::Value;
-
 use super::json::from_struct;
-use super::model::{extra, json_of, list, list_items, object, small, timestamp};
+use super::model::{extra, list, list_items, object, proto_of, small, timestamp};
 use super::proto_json::IntoProto;
 use super::{collection_ref, collection_target};
 use crate::error::GatewayError;
@@ -41,9 +39,9 @@ impl<J: IntoProto> From<UpstreamCard<J>> for Card {
             extra: extra(
                 card.extra,
                 [
-                    ("collection", json_of(card.collection.as_ref())),
-                    ("view_count", card.view_count.map(Value::from)),
-                    ("last-edit-info", json_of(card.last_edit_info.as_ref())),
+                    ("collection", proto_of(card.collection.as_ref())),
+                    ("view_count", proto_of(card.view_count.as_ref())),
+                    ("last-edit-info", proto_of(card.last_edit_info.as_ref())),
                 ],
             ),
         }
@@ -126,7 +124,7 @@ impl From<UpdateCardRequest> for CardUpdate {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::pb::v1::{CollectionRef, collection_ref};

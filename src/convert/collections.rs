@@ -1,9 +1,9 @@
 //! Collections: the client's collection, tree node and item models to their messages, and the
 //! create and update requests to the client's `CollectionCreate` and `CollectionUpdate` bodies.
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
-use super::model::{extra, json_of, key_id, small, timestamp};
+use super::model::{extra, key_id, proto_of, small, timestamp};
 use super::{collection_ref, collection_target};
 use crate::error::GatewayError;
 use crate::metabase::{
@@ -32,7 +32,7 @@ impl From<UpstreamCollection> for Collection {
             is_personal: collection.is_personal.unwrap_or_default(),
             can_write: collection.can_write,
             created_at: timestamp(collection.created_at.as_deref()),
-            extra: extra(collection.extra, [("effective_location", collection.effective_location.map(Value::from))]),
+            extra: extra(collection.extra, [("effective_location", proto_of(collection.effective_location.as_ref()))]),
         }
     }
 }
@@ -53,7 +53,7 @@ impl From<UpstreamNode> for CollectionTreeNode {
             children: node.children.into_iter().map(CollectionTreeNode::from).collect(),
             here: node.here,
             below: node.below,
-            extra: extra(node.extra, [("entity_id", node.entity_id.map(Value::from))]),
+            extra: extra(node.extra, [("entity_id", proto_of(node.entity_id.as_ref()))]),
         }
     }
 }
@@ -77,7 +77,7 @@ impl From<UpstreamItem> for CollectionItem {
             location: item.location,
             r#type: item.item_type,
             last_used_at: timestamp(item.last_used_at.as_deref()),
-            extra: extra(item.extra, [("last-edit-info", json_of(item.last_edit_info.as_ref()))]),
+            extra: extra(item.extra, [("last-edit-info", proto_of(item.last_edit_info.as_ref()))]),
         }
     }
 }

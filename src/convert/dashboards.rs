@@ -7,7 +7,7 @@ use super::cards::{empty_clears, zero_clears};
 use super::collection_ref;
 use super::collection_target;
 use super::json::from_struct;
-use super::model::{extra, json_of, list, list_items, object, small, timestamp};
+use super::model::{extra, list, list_items, object, proto_of, small, timestamp};
 use crate::error::GatewayError;
 use crate::metabase::{
     CardId, DashCard as UpstreamDashCard, DashCardId, DashCardUpdate, Dashboard as UpstreamDashboard, DashboardCreate,
@@ -38,8 +38,8 @@ impl From<UpstreamDashboard> for Dashboard {
             extra: extra(
                 dashboard.extra,
                 [
-                    ("collection", json_of(dashboard.collection.as_ref())),
-                    ("last-edit-info", json_of(dashboard.last_edit_info.as_ref())),
+                    ("collection", proto_of(dashboard.collection.as_ref())),
+                    ("last-edit-info", proto_of(dashboard.last_edit_info.as_ref())),
                 ],
             ),
         }
@@ -53,7 +53,7 @@ impl From<UpstreamDashCard> for DashboardCard {
             Some(HydratedCard::Card(card)) if card.name.is_some() => Some(Card::from(*card)),
             _ => None,
         };
-        let series = dashcard.series.iter().filter_map(|card| json_of(Some(card))).collect();
+        let series = dashcard.series.iter().filter_map(|card| proto_of(Some(card))).collect();
         DashboardCard {
             id: dashcard.id.get(),
             card_id: dashcard.card_id.map(|id| id.get()),
@@ -69,9 +69,9 @@ impl From<UpstreamDashCard> for DashboardCard {
             extra: extra(
                 dashcard.extra,
                 [
-                    ("dashboard_id", dashcard.dashboard_id.map(|id| Value::from(id.get()))),
-                    ("created_at", dashcard.created_at.map(Value::from)),
-                    ("updated_at", dashcard.updated_at.map(Value::from)),
+                    ("dashboard_id", proto_of(dashcard.dashboard_id.as_ref())),
+                    ("created_at", proto_of(dashcard.created_at.as_ref())),
+                    ("updated_at", proto_of(dashcard.updated_at.as_ref())),
                 ],
             ),
         }
@@ -87,9 +87,9 @@ impl From<UpstreamTab> for DashboardTab {
             extra: extra(
                 tab.extra,
                 [
-                    ("dashboard_id", tab.dashboard_id.map(|id| Value::from(id.get()))),
-                    ("created_at", tab.created_at.map(Value::from)),
-                    ("updated_at", tab.updated_at.map(Value::from)),
+                    ("dashboard_id", proto_of(tab.dashboard_id.as_ref())),
+                    ("created_at", proto_of(tab.created_at.as_ref())),
+                    ("updated_at", proto_of(tab.updated_at.as_ref())),
                 ],
             ),
         }

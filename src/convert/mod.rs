@@ -18,6 +18,7 @@ pub(crate) mod permissions;
 #[cfg(test)]
 mod property_tests;
 pub(crate) mod proto_json;
+pub(crate) mod proto_ser;
 pub(crate) mod search;
 pub(crate) mod users;
 

@@ -8,8 +8,9 @@ use prost_types::{ListValue, Struct, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::json::{from_proto_value, to_proto_value, to_timestamp};
+use super::json::{from_proto_value, to_timestamp};
 use super::proto_json::IntoProto;
+use super::proto_ser::to_proto;
 use crate::metabase::CollectionKey;
 
 /// Returns a JSON object field as a `Struct`; anything that is not an object reads as unset.
@@ -45,22 +46,23 @@ pub(crate) fn key_id(key: &CollectionKey) -> Option<i64> {
     }
 }
 
-/// Returns a typed model part as JSON, for the `extra` Struct.
-pub(crate) fn json_of<T: Serialize>(value: Option<&T>) -> Option<Value> {
-    value.and_then(|value| serde_json::to_value(value).ok())
+/// Returns a typed model part (a summary, a name, a count) as a protobuf `Value`, for the `extra`
+/// Struct; written straight, without a JSON tree between.
+pub(crate) fn proto_of<T: Serialize>(value: Option<&T>) -> Option<prost_types::Value> {
+    value.and_then(|value| to_proto(value).ok())
 }
 
 /// Builds a message's `extra`: the model's untyped keys, plus the typed fields the message has
 /// no field for (`unmapped`, under Metabase's key; those that are unset are left out).
 pub(crate) fn extra<J: IntoProto, const N: usize>(
     untyped: impl IntoIterator<Item = (String, J)>,
-    unmapped: [(&str, Option<Value>); N],
+    unmapped: [(&str, Option<prost_types::Value>); N],
 ) -> Option<Struct> {
     let mut fields: BTreeMap<String, prost_types::Value> =
         untyped.into_iter().map(|(key, value)| (key, value.into_proto())).collect();
     for (key, value) in unmapped {
         if let Some(value) = value {
-            fields.insert(key.to_owned(), to_proto_value(value));
+            fields.insert(key.to_owned(), value);
         }
     }
     Some(Struct { fields })
@@ -76,7 +78,7 @@ mod tests {
     fn extra_keeps_untyped_keys_and_adds_only_the_unmapped_fields_that_are_set() {
         let untyped = json!({"new_key": 1}).as_object().cloned().unwrap();
 
-        let built = extra(untyped, [("view_count", Some(json!(4))), ("last-edit-info", None)]).unwrap();
+        let built = extra(untyped, [("view_count", proto_of(Some(&4))), ("last-edit-info", None)]).unwrap();
 
         assert_eq!(built.fields.keys().collect::<Vec<_>>(), ["new_key", "view_count"]);
     }

@@ -118,7 +118,17 @@ impl IntoProto for ProtoJson {
     }
 
     fn into_struct(self) -> Option<Struct> {
-        match self.0.kind {
+        self.0.into_struct()
+    }
+}
+
+impl IntoProto for prost_types::Value {
+    fn into_proto(self) -> prost_types::Value {
+        self
+    }
+
+    fn into_struct(self) -> Option<Struct> {
+        match self.kind {
             Some(Kind::StructValue(object)) => Some(object),
             _ => None,
         }

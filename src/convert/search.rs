@@ -1,8 +1,6 @@
 //! Search: the client's search hit model to `SearchResult`.
 
-use serde_json::Value;
-
-use super::model::{extra, key_id, timestamp};
+use super::model::{extra, key_id, proto_of, timestamp};
 use crate::metabase::{CollectionSummary, SearchResult as UpstreamResult};
 use crate::pb::v1::{SearchCollection, SearchResult};
 
@@ -12,7 +10,7 @@ impl From<CollectionSummary> for SearchCollection {
             id: collection.id.as_ref().and_then(key_id),
             name: collection.name.unwrap_or_default(),
             authority_level: collection.authority_level,
-            extra: extra(collection.extra, [("location", collection.location.map(Value::from))]),
+            extra: extra(collection.extra, [("location", proto_of(collection.location.as_ref()))]),
         }
     }
 }
@@ -35,9 +33,9 @@ impl From<UpstreamResult> for SearchResult {
             extra: extra(
                 result.extra,
                 [
-                    ("table_name", result.table_name.map(Value::from)),
-                    ("table_schema", result.table_schema.map(Value::from)),
-                    ("last_edited_at", result.last_edited_at.map(Value::from)),
+                    ("table_name", proto_of(result.table_name.as_ref())),
+                    ("table_schema", proto_of(result.table_schema.as_ref())),
+                    ("last_edited_at", proto_of(result.last_edited_at.as_ref())),
                 ],
             ),
         }
@@ -46,7 +44,7 @@ impl From<UpstreamResult> for SearchResult {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::convert::json::from_struct;
