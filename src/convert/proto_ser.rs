@@ -57,7 +57,8 @@ fn tagged(variant: &str, inner: prost_types::Value) -> prost_types::Value {
 }
 
 /// Returns a map key as text: text as is, whole numbers and booleans written out (as serde_json
-/// writes integer and boolean keys).
+/// writes integer and boolean keys; a number key is exact up to 2^53, as every number here is
+/// first a double, and no Metabase model has a number key).
 fn key_text(key: prost_types::Value) -> Result<String, Unrepresentable> {
     match key.kind {
         Some(Kind::StringValue(text)) => Ok(text),
