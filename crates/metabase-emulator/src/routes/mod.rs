@@ -10,6 +10,7 @@ mod databases;
 mod dataset;
 mod fields;
 mod metadata;
+mod notification_rows;
 mod notifications;
 mod permissions;
 mod render;
