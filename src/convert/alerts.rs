@@ -1,23 +1,22 @@
 //! Alerts as the 0.54+ compatibility shim serves them (legacy pulse-shaped card notifications).
 
-use serde_json::Value;
-
-use super::json::{extra_struct, object_struct, to_list, to_timestamp};
+use super::json::{to_list, to_timestamp};
+use super::model::{extra, object, proto_of};
 use crate::metabase;
 use crate::pb::v1::{Alert, AlertCard, AlertChannel};
 
 impl From<metabase::Alert> for Alert {
     fn from(alert: metabase::Alert) -> Self {
-        let extra = extra_struct(
+        let extra = extra(
             alert.extra,
             [
-                ("name", alert.name.map(Value::String)),
-                ("creator", alert.creator),
-                ("skip_if_empty", alert.skip_if_empty.map(Value::Bool)),
-                ("collection_id", alert.collection_id.map(|id| id.get().into())),
-                ("collection_position", alert.collection_position.map(Value::from)),
-                ("dashboard_id", alert.dashboard_id.map(|id| id.get().into())),
-                ("parameters", (!alert.parameters.is_empty()).then_some(Value::Array(alert.parameters))),
+                ("name", proto_of(alert.name.as_ref())),
+                ("creator", proto_of(alert.creator.as_ref())),
+                ("skip_if_empty", proto_of(alert.skip_if_empty.as_ref())),
+                ("collection_id", proto_of(alert.collection_id.as_ref())),
+                ("collection_position", proto_of(alert.collection_position.as_ref())),
+                ("dashboard_id", proto_of(alert.dashboard_id.as_ref())),
+                ("parameters", proto_of(Some(&alert.parameters).filter(|parameters| !parameters.is_empty()))),
             ],
         );
         Alert {
@@ -44,7 +43,7 @@ impl From<metabase::AlertCard> for AlertCard {
             description: card.description,
             collection_id: card.collection_id.map(metabase::CollectionId::get),
             display: card.display.unwrap_or_default(),
-            extra: extra_struct(card.extra, []),
+            extra: extra(card.extra, []),
         }
     }
 }
@@ -59,15 +58,15 @@ impl From<metabase::AlertChannel> for AlertChannel {
             schedule_hour: channel.schedule_hour.and_then(|hour| i32::try_from(hour).ok()),
             schedule_day: channel.schedule_day,
             recipients: Some(to_list(channel.recipients)),
-            details: object_struct(channel.details),
-            extra: extra_struct(channel.extra, []),
+            details: object(channel.details),
+            extra: extra(channel.extra, []),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -108,6 +107,22 @@ mod tests {
             channel.extra.as_ref().expect("channel extra").fields.keys().collect::<Vec<_>>(),
             vec!["schedule_frame"]
         );
+    }
+
+    #[test]
+    fn an_alerts_typed_keys_without_a_message_field_keep_their_values_in_extra() {
+        let alert = Alert::from(decoded(json!({
+            "id": 6, "name": "Low stock", "skip_if_empty": false, "collection_id": 4, "collection_position": 2,
+            "dashboard_id": 7, "parameters": [{"id": "p", "value": [1]}], "creator": {"id": 2, "common_name": "Ada"}
+        })));
+
+        let extra = alert.extra.expect("extra");
+
+        let expected = json!({
+            "name": "Low stock", "skip_if_empty": false, "collection_id": 4, "collection_position": 2,
+            "dashboard_id": 7, "parameters": [{"id": "p", "value": [1]}], "creator": {"id": 2, "common_name": "Ada"}
+        });
+        assert_eq!(extra, crate::convert::json::to_struct(expected.as_object().cloned().unwrap()));
     }
 
     #[test]

@@ -1,21 +1,20 @@
 //! Databases and their tables, and the create and update bodies. Connection `details` are
 //! passed through as Metabase masks them; the gateway never logs them.
 
-use serde_json::Value;
-
-use super::json::{extra_struct, from_struct, object_struct, to_timestamp};
+use super::json::{from_struct, to_timestamp};
+use super::model::{extra, object, proto_of};
 use crate::error::GatewayError;
 use crate::metabase;
 use crate::pb::v1::{CreateDatabaseRequest, Database, Table, UpdateDatabaseRequest};
 
 impl From<metabase::Database> for Database {
     fn from(database: metabase::Database) -> Self {
-        let extra = extra_struct(
+        let extra = extra(
             database.extra,
             [
-                ("is_audit", database.is_audit.map(Value::Bool)),
-                ("schedules", database.schedules),
-                ("can-manage", database.can_manage.map(Value::Bool)),
+                ("is_audit", proto_of(database.is_audit.as_ref())),
+                ("schedules", proto_of(database.schedules.as_ref())),
+                ("can-manage", proto_of(database.can_manage.as_ref())),
             ],
         );
         Database {
@@ -28,15 +27,15 @@ impl From<metabase::Database> for Database {
             is_on_demand: database.is_on_demand.unwrap_or_default(),
             features: database.features,
             timezone: database.timezone,
-            dbms_version: object_struct(database.dbms_version),
+            dbms_version: object(database.dbms_version),
             initial_sync_status: database.initial_sync_status.unwrap_or_default(),
-            details: object_struct(database.details),
+            details: object(database.details),
             tables: database.tables.into_iter().map(Table::from).collect(),
             created_at: database.created_at.as_deref().and_then(to_timestamp),
             updated_at: database.updated_at.as_deref().and_then(to_timestamp),
             auto_run_queries: database.auto_run_queries.unwrap_or_default(),
             cache_ttl: database.cache_ttl.and_then(|seconds| i32::try_from(seconds).ok()),
-            settings: object_struct(database.settings),
+            settings: object(database.settings),
             extra,
         }
     }
@@ -44,9 +43,12 @@ impl From<metabase::Database> for Database {
 
 impl From<metabase::Table> for Table {
     fn from(table: metabase::Table) -> Self {
-        let extra = extra_struct(
+        let extra = extra(
             table.extra,
-            [("visibility_type", table.visibility_type.map(Value::String)), ("active", table.active.map(Value::Bool))],
+            [
+                ("visibility_type", proto_of(table.visibility_type.as_ref())),
+                ("active", proto_of(table.active.as_ref())),
+            ],
         );
         Table {
             id: table.id.get(),

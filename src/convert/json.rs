@@ -66,28 +66,6 @@ pub(crate) fn to_timestamp(text: &str) -> Option<Timestamp> {
     Some(Timestamp { seconds: parsed.timestamp(), nanos: parsed.timestamp_subsec_nanos() as i32 })
 }
 
-/// Converts an optional JSON object to a `Struct`; absent, null or not an object is none.
-pub(crate) fn object_struct(value: Option<Value>) -> Option<Struct> {
-    match value {
-        Some(Value::Object(map)) => Some(to_struct(map)),
-        _ => None,
-    }
-}
-
-/// Builds a message's `extra` from a model's untyped keys plus the keys the model types but the
-/// message has no field for; an absent typed key is left out.
-pub(crate) fn extra_struct<const N: usize>(
-    mut extra: Map<String, Value>,
-    unmapped: [(&str, Option<Value>); N],
-) -> Option<Struct> {
-    for (key, value) in unmapped {
-        if let Some(value) = value {
-            extra.insert(key.to_owned(), value);
-        }
-    }
-    Some(to_struct(extra))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;

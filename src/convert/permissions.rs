@@ -1,9 +1,10 @@
 //! Permission groups, members and the data-permissions graph, and the group, membership and
 //! graph bodies.
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
-use super::json::{extra_struct, from_struct, object_struct};
+use super::json::from_struct;
+use super::model::{extra, object, proto_of};
 use crate::error::GatewayError;
 use crate::metabase;
 use crate::pb::v1::{
@@ -19,7 +20,7 @@ impl From<metabase::PermissionGroup> for PermissionGroup {
             member_count: group.member_count.and_then(|count| i32::try_from(count).ok()),
             magic_group_type: group.magic_group_type,
             members: group.members.into_iter().map(GroupMember::from).collect(),
-            extra: extra_struct(group.extra, [("entity_id", group.entity_id.map(Value::String))]),
+            extra: extra(group.extra, [("entity_id", proto_of(group.entity_id.as_ref()))]),
         }
     }
 }
@@ -36,18 +37,14 @@ impl From<metabase::GroupMember> for GroupMember {
             common_name: member.common_name.unwrap_or_default(),
             is_superuser: member.is_superuser.unwrap_or_default(),
             is_group_manager: member.is_group_manager.unwrap_or_default(),
-            extra: extra_struct(member.extra, []),
+            extra: extra(member.extra, []),
         }
     }
 }
 
 impl From<metabase::PermissionsGraph> for PermissionsGraph {
     fn from(graph: metabase::PermissionsGraph) -> Self {
-        PermissionsGraph {
-            revision: graph.revision,
-            groups: object_struct(Some(graph.groups)),
-            extra: extra_struct(graph.extra, []),
-        }
+        PermissionsGraph { revision: graph.revision, groups: object(Some(graph.groups)), extra: extra(graph.extra, []) }
     }
 }
 
@@ -107,7 +104,7 @@ impl TryFrom<UpdatePermissionsGraphRequest> for metabase::PermissionsGraphUpdate
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::convert::json::to_struct;

@@ -4,16 +4,20 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::json::{extra_struct, to_timestamp};
+use super::json::to_timestamp;
+use super::model::{extra, proto_of};
 use crate::error::GatewayError;
 use crate::metabase;
 use crate::pb::v1::{CreateUserRequest, GroupMembership, UpdateUserRequest, User};
 
 impl From<metabase::User> for User {
     fn from(user: metabase::User) -> Self {
-        let extra = extra_struct(
+        let extra = extra(
             user.extra,
-            [("sso_source", user.sso_source.map(Value::String)), ("login_attributes", user.login_attributes)],
+            [
+                ("sso_source", proto_of(user.sso_source.as_ref())),
+                ("login_attributes", proto_of(user.login_attributes.as_ref())),
+            ],
         );
         User {
             id: user.id.get(),
