@@ -39,6 +39,10 @@ fn value(kind: Kind) -> prost_types::Value {
     prost_types::Value { kind: Some(kind) }
 }
 
+fn number_value(number: f64) -> prost_types::Value {
+    value(Kind::NumberValue(number))
+}
+
 fn finite_or_null(number: f64) -> prost_types::Value {
     if number.is_finite() { value(Kind::NumberValue(number)) } else { value(Kind::NullValue(0)) }
 }
@@ -233,10 +237,6 @@ impl ser::Serializer for ProtoSerializer {
     }
 }
 
-fn number_value(number: f64) -> prost_types::Value {
-    value(Kind::NumberValue(number))
-}
-
 /// The items of a sequence, tuple or tuple variant being written.
 struct Items {
     variant: Option<&'static str>,
@@ -258,57 +258,29 @@ impl Items {
     }
 }
 
-impl ser::SerializeSeq for Items {
-    type Ok = prost_types::Value;
-    type Error = Unrepresentable;
+/// Implements one of serde's four sequence-writing traits for [`Items`]; they differ only in the
+/// name of the method that takes an item.
+macro_rules! items_trait {
+    ($trait:ident, $method:ident) => {
+        impl ser::$trait for Items {
+            type Ok = prost_types::Value;
+            type Error = Unrepresentable;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<(), Unrepresentable> {
-        self.push(item)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<(), Unrepresentable> {
+                self.push(item)
+            }
 
-    fn end(self) -> Result<prost_types::Value, Unrepresentable> {
-        Ok(self.finish())
-    }
+            fn end(self) -> Result<prost_types::Value, Unrepresentable> {
+                Ok(self.finish())
+            }
+        }
+    };
 }
 
-impl ser::SerializeTuple for Items {
-    type Ok = prost_types::Value;
-    type Error = Unrepresentable;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<(), Unrepresentable> {
-        self.push(item)
-    }
-
-    fn end(self) -> Result<prost_types::Value, Unrepresentable> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleStruct for Items {
-    type Ok = prost_types::Value;
-    type Error = Unrepresentable;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<(), Unrepresentable> {
-        self.push(item)
-    }
-
-    fn end(self) -> Result<prost_types::Value, Unrepresentable> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleVariant for Items {
-    type Ok = prost_types::Value;
-    type Error = Unrepresentable;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<(), Unrepresentable> {
-        self.push(item)
-    }
-
-    fn end(self) -> Result<prost_types::Value, Unrepresentable> {
-        Ok(self.finish())
-    }
-}
+items_trait!(SerializeSeq, serialize_element);
+items_trait!(SerializeTuple, serialize_element);
+items_trait!(SerializeTupleStruct, serialize_field);
+items_trait!(SerializeTupleVariant, serialize_field);
 
 /// The fields of a map, struct or struct variant being written; a repeated key keeps its last
 /// value, as in serde_json.
